@@ -1,0 +1,60 @@
+# sentiment-api: every target installs what it needs into .venv when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: demo test bench lint typecheck fmt install chromium clean help
+
+help:
+	@echo "make demo   - run the product locally (trains first if there is no model yet)"
+	@echo "make test   - lint, type-check and run the tests"
+	@echo "make bench  - print the benchmark figures"
+	@echo "make lint   - ruff"
+	@echo "make clean  - remove the virtualenv and caches (keeps artifacts/)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	@touch $(STAMP)
+
+# The SageMaker SDK v3 (the aws extra) is large and never needed locally; the tests of the
+# high-level deploy path need it, so `make test` installs it too.
+AWS_STAMP := $(VENV)/.installed-aws
+$(AWS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train,dev,aws]'
+	@touch $(AWS_STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the page's browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy $(wildcard vocab_store training devstack sentiment_api/app.py sentiment_api/chalicelib)
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(AWS_STAMP) chromium lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+demo: $(STAMP)
+	$(BIN)/sentiment up $(DEMO_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .cache
