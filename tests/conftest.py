@@ -1,0 +1,147 @@
+"""Fixtures shared by every test area.
+
+- ``aws_env``: fake credentials and region, and no leftover endpoint URLs, per test.
+- ``moto_server``: moto's real server process on a free 127.0.0.1 port (S3, SQS and the
+  SageMaker control plane), one per session; stopped at the end, never left behind.
+- ``small_run``: a complete training run dir (real model and vocabulary, 2,000 IMDB
+  reviews), one per session; ``train_sample(root, **TrainConfig fields)`` makes others.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+IMDB_DIR = SHARED_DATA / "imdb"
+STOPWORDS = SHARED_DATA / "nltk_stopwords_english.txt"
+
+_AWS_VARS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SAGEMAKER",
+    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until ``url`` answers any HTTP status; fail early if ``proc`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a process started with ``start_new_session=True`` and its whole group."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test ever reaches real AWS: fake credentials, a fixed region, no endpoint URLs
+    left over from the developer's shell."""
+    for name in _AWS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server as a real process; yields its base URL."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/moto-api/", proc=proc)
+        yield url
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+@pytest.fixture
+def moto_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 at the moto server for S3, SQS and SageMaker; reset moto's state."""
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10
+    ).close()
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SAGEMAKER"):
+        monkeypatch.setenv(name, moto_server)
+    return moto_server
+
+
+def train_sample(root: Path, **overrides: Any) -> Path:
+    """A real training run on a seeded IMDB sample, written under ``root``; ``overrides``
+    are :class:`training.pipeline.TrainConfig` fields."""
+    from training.pipeline import TrainConfig, train_run
+
+    settings: dict[str, Any] = {
+        "data_dir": IMDB_DIR,
+        "stopwords_path": STOPWORDS,
+        "artifacts_dir": root / "artifacts",
+        "cache_dir": root / "cache",
+        "train_limit": 2000,
+        "test_limit": 1000,
+        "max_terms": 2000,
+        "progress": False,
+    }
+    return train_run(TrainConfig(**{**settings, **overrides}))
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete, real training run (``training.pipeline.train_run``) on a seeded sample:
+    2,000 training reviews (10% of them for validation), 1,000 test reviews, a 2,000-term
+    word 1-2-gram vocabulary (``text/csv``). Returns the run directory, holding
+    ``model.tar.gz``, ``vocabulary.json``, ``metrics.json``, ``report.png``, ``report.md``;
+    its parent is an artifacts dir whose ``latest`` points at it. Trained once per session
+    (about 10 s). Treat it as read-only: copy it before changing anything."""
+    return train_sample(tmp_path_factory.mktemp("small_run"))

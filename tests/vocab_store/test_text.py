@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vocab_store import StopwordsNotFound, Tokenizer, TokenizerSettings, normalise, read_stopwords
+from vocab_store.text import ngrams
+
+
+def test_html_tags_are_removed_and_entities_decoded() -> None:
+    assert normalise("Great<br /><br />film &amp; cast") == "great  film & cast"
+
+
+@pytest.mark.parametrize(
+    "curly, plain",
+    [("don’t", "don't"), ("“quoted”", '"quoted"'), ("well—made", "well-made"), ("ﬁlm", "film")],
+)
+def test_typographic_forms_fold_to_what_people_type(curly: str, plain: str) -> None:
+    assert normalise(curly) == normalise(plain)
+
+
+def test_imdb_c1_punctuation_is_folded() -> None:
+    # IMDB stores Windows-1252 dashes and quotes as C1 controls (U+0096, U+0092).
+    assert normalise("good\x96really good, isn\x92t it") == "good-really good, isn't it"
+
+
+def test_zero_width_characters_do_not_split_or_join_words() -> None:
+    settings = TokenizerSettings(stemmer="none")
+    assert Tokenizer(settings).words("gr\u200beat movie") == ["great", "movie"]
+
+
+def test_stopwords_come_from_the_settings_and_stemming_is_porter() -> None:
+    tok = Tokenizer(TokenizerSettings(stopwords=("the", "was")))
+    assert tok.words("The acting was AMAZING and moving") == ["act", "amaz", "and", "move"]
+
+
+def test_curly_and_straight_apostrophes_give_the_same_terms() -> None:
+    tok = Tokenizer(TokenizerSettings(stopwords=("don't",)))
+    assert tok.terms("I don’t like it") == tok.terms("I don't like it") == ["i", "like", "it"]
+
+
+def test_ngrams_are_built_after_stopword_removal() -> None:
+    assert ngrams(["a", "b", "c"], (1, 2)) == ["a", "b", "c", "a b", "b c"]
+    assert ngrams(["a", "b", "c"], (2, 3)) == ["a b", "b c", "a b c"]
+    assert ngrams(["a"], (2, 2)) == []
+
+
+def test_stemming_is_memoised_and_bounded() -> None:
+    tok = Tokenizer(TokenizerSettings())
+    tok.words("running runs runner")
+    assert tok._memo == {"running": "run", "runs": "run", "runner": "runner"}
+
+
+def test_missing_stopword_file_says_where_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(StopwordsNotFound, match="nltk_data stopwords"):
+        read_stopwords(tmp_path / "nope.txt")
+
+
+def test_the_shared_nltk_list_has_179_words(settings: TokenizerSettings) -> None:
+    assert len(settings.stopwords) == 179 and settings.stopwords[0] == "i"
+
+
+@given(st.text())
+def test_nfc_and_nfd_forms_give_the_same_terms(text: str) -> None:
+    tok = Tokenizer(TokenizerSettings(ngram_range=(1, 2)))
+    nfc, nfd = unicodedata.normalize("NFC", text), unicodedata.normalize("NFD", text)
+    assert tok.terms(nfc) == tok.terms(nfd)
+
+
+@given(st.text())
+def test_normalised_text_is_always_encodable(text: str) -> None:
+    normalise(text).encode("utf-8")
+
+
+def test_lone_surrogates_are_dropped() -> None:
+    assert normalise("good\ud800 film") == "good film"
+
+
+def test_read_stopwords_dedupes_and_skips_blanks(tmp_path: Path) -> None:
+    path = tmp_path / "stop.txt"
+    path.write_text("a\n\nthe\na\n", encoding="utf-8")
+    assert read_stopwords(path) == ("a", "the")

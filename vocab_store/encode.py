@@ -1,0 +1,132 @@
+"""A review to the request body the SageMaker XGBoost endpoint reads.
+
+Two wire formats, chosen per vocabulary (``content_type``):
+
+- ``text/csv``: one dense row of exactly ``feature_count`` fields, no header, no trailing
+  comma. A 0 is a value.
+- ``text/libsvm``: ``index:value`` pairs with **1-based** indices (the container shifts rows
+  whose smallest index is >= 1 to 0-based columns; 0-based rows would be silently misread).
+  An absent column is *missing*. A review with no known term is sent as ``1:0`` so that the
+  row exists at all (a blank line would drop the row).
+
+Many reviews become one multi-row body, one row per line. Training builds its matrices from
+:meth:`Encoder.vector`, so what the model learnt from is exactly what the endpoint is sent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from vocab_store.text import Tokenizer
+from vocab_store.vocabulary import Vocabulary
+
+SparseVector = list[tuple[int, float]]
+
+
+def format_value(value: float) -> str:
+    """Shortest text that parses back to exactly ``value`` (``1`` for 1.0)."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+class Encoder:
+    """Encodes reviews with one vocabulary. Cheap to call; build one per vocabulary."""
+
+    def __init__(self, vocabulary: Vocabulary, tokenizer: Tokenizer | None = None) -> None:
+        self.vocabulary = vocabulary
+        self.tokenizer = tokenizer or Tokenizer(vocabulary.tokenizer)
+        self._index = vocabulary.index
+        self._weights = vocabulary.weights
+        self._width = vocabulary.feature_count
+        self._libsvm = vocabulary.content_type == "text/libsvm"
+        # An all-zero CSV row; field i starts at character 2 * i.
+        self._zeros = ",".join(["0"] * self._width)
+
+    @property
+    def content_type(self) -> str:
+        return self.vocabulary.content_type
+
+    @property
+    def feature_count(self) -> int:
+        return self._width
+
+    def counts(self, text: str) -> dict[int, int]:
+        """Column (0-based) to the number of times its term occurs in ``text``."""
+        counts: dict[int | None, int] = Counter(map(self._index.get, self.tokenizer.terms(text)))
+        counts.pop(None, None)
+        return counts  # type: ignore[return-value]  # None was removed just above
+
+    def vector(self, text: str) -> SparseVector:
+        """The non-zero features of ``text`` as sorted ``(column, value)`` pairs, 0-based,
+        exactly as they are sent (so for libsvm, ``[(0, 0.0)]`` when nothing is known)."""
+        counts = self.counts(text)
+        mode = self.vocabulary.values
+        weights = self._weights
+        pairs: SparseVector = []
+        if mode == "binary" and weights is None and self.vocabulary.norm == "none":
+            return [(col, 1.0) for col in sorted(counts)] or self._empty()
+        for col in sorted(counts):
+            if mode == "binary":
+                value = 1.0
+            elif mode == "count":
+                value = float(counts[col])
+            else:
+                value = 1.0 + math.log(counts[col])
+            if weights is not None:
+                value *= weights[col]
+            if value != 0.0:
+                pairs.append((col, value))
+        if self.vocabulary.norm == "l2" and pairs:
+            scale = math.sqrt(math.fsum(v * v for _, v in pairs))
+            pairs = [(c, v / scale) for c, v in pairs]
+        return pairs or self._empty()
+
+    def _empty(self) -> SparseVector:
+        # A libsvm row needs at least one pair, or the row disappears from the body.
+        return [(0, 0.0)] if self._libsvm else []
+
+    def csv_row(self, text: str) -> str:
+        """A dense CSV row of exactly ``feature_count`` fields."""
+        zeros = self._zeros
+        parts: list[str] = []
+        pos = 0
+        for col, value in self.vector(text):
+            parts.append(zeros[pos : 2 * col])
+            parts.append(format_value(value))
+            pos = 2 * col + 1
+        parts.append(zeros[pos:])
+        return "".join(parts)
+
+    def libsvm_row(self, text: str) -> str:
+        """A libsvm row with 1-based indices and no label."""
+        return " ".join(f"{col + 1}:{format_value(v)}" for col, v in self.vector(text))
+
+    def row(self, text: str) -> str:
+        """One row in the vocabulary's content type."""
+        return self.libsvm_row(text) if self._libsvm else self.csv_row(text)
+
+    def body(self, texts: str | Sequence[str]) -> bytes:
+        """The request body for one review or many (one row per line)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        return "\n".join(self.row(t) for t in texts).encode("ascii")
+
+    def vectors(self, texts: Iterable[str]) -> Iterable[SparseVector]:
+        for text in texts:
+            yield self.vector(text)
+
+
+def body_width(body: bytes, content_type: str) -> list[int]:
+    """Widths of each row of a body: the field count for CSV, the highest 1-based index for
+    libsvm. The API checks this before sending; the container silently accepts one column
+    fewer than the model has."""
+    widths = []
+    for line in body.decode("ascii").split("\n"):
+        if content_type == "text/csv":
+            widths.append(line.count(",") + 1)
+        else:
+            widths.append(max(int(item.split(":", 1)[0]) for item in line.split(" ")))
+    return widths

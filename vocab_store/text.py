@@ -1,0 +1,261 @@
+"""Review text to terms: normalising, tokenising, stopwords, stemming, n-grams.
+
+One implementation, used by training and by the Lambda alike, so a review is turned into
+terms exactly as the vocabulary was built. Settings travel inside the vocabulary artifact
+(:class:`TokenizerSettings`), so whoever holds a vocabulary can tokenise as training did.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vocab_store.errors import InvalidVocabulary, StopwordsNotFound
+
+_TAG = re.compile(r"<[^>]{0,2000}>")
+# Words: letters and digits (underscores are folded to spaces first), with apostrophes inside
+# a word kept ("don't", "o'brien"). ASCII text takes the same pattern in ASCII mode, which
+# finds exactly the same tokens there, about twice as fast.
+TOKEN_PATTERN = r"\w+(?:'\w+)*"
+_TOKEN = re.compile(TOKEN_PATTERN)
+_TOKEN_ASCII = re.compile(TOKEN_PATTERN, re.ASCII)
+
+# Typographic quotes, dashes and invisible characters that NFKC leaves alone, folded to the
+# ASCII form a person would type, so "don’t" and "don't" give the same tokens.
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u02bc": "'",
+        "\u00b4": "'",
+        "\u0060": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        # IMDB keeps mis-decoded Windows-1252 punctuation as C1 controls.
+        "\u0091": "'",
+        "\u0092": "'",
+        "\u0093": '"',
+        "\u0094": '"',
+        "\u0096": "-",
+        "\u0097": "-",
+        "\u0085": " ",
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\u2060": None,
+        "\ufeff": None,
+        "\u00ad": None,
+    }
+)
+
+STEMMERS = ("porter", "none")
+
+
+def normalise(text: str, *, lowercase: bool = True, strip_html: bool = True) -> str:
+    """Return ``text`` with HTML tags out, NFKC applied, quotes and dashes folded.
+
+    Lone surrogates (which cannot be encoded) are dropped rather than failing the request.
+    """
+    if strip_html:
+        if "<" in text:
+            text = _TAG.sub(" ", text)
+        text = html.unescape(text)
+    if text.isascii():
+        # NFKC is the identity on ASCII, and the only ASCII character folded is the backtick.
+        text = text.replace("`", "'")
+    else:
+        text = unicodedata.normalize("NFKC", text.translate(_FOLD)).translate(_FOLD)
+        if _has_surrogate(text):
+            text = text.encode("utf-8", "ignore").decode("utf-8")
+    text = text.replace("_", " ")
+    return text.lower() if lowercase else text
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def tokenise(text: str) -> list[str]:
+    """Split normalised text into word tokens (letters and digits, inner apostrophes)."""
+    return (_TOKEN_ASCII if text.isascii() else _TOKEN).findall(text)
+
+
+def read_stopwords(path: str | Path) -> tuple[str, ...]:
+    """Read a stopword list, one word per line, as NLTK ships it.
+
+    Raises :class:`StopwordsNotFound` with where to get the file when it is missing.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StopwordsNotFound(
+            f"stopword list not found at {path}: it is NLTK's corpora/stopwords/english file "
+            "(the project expects it at ../shared/data/nltk_stopwords_english.txt; "
+            "get it from the nltk_data stopwords package)"
+        ) from exc
+    words = tuple(dict.fromkeys(w.strip() for w in lines if w.strip()))
+    if not words:
+        raise StopwordsNotFound(f"stopword list at {path} is empty")
+    return words
+
+
+@dataclass(frozen=True)
+class TokenizerSettings:
+    """How text becomes terms. Stored verbatim in the vocabulary artifact."""
+
+    lowercase: bool = True
+    strip_html: bool = True
+    stopwords: tuple[str, ...] = ()
+    stemmer: str = "porter"
+    ngram_range: tuple[int, int] = (1, 1)
+
+    def __post_init__(self) -> None:
+        if self.stemmer not in STEMMERS:
+            raise InvalidVocabulary(f"tokenizer.stemmer must be one of {STEMMERS}")
+        low, high = self.ngram_range
+        if not (1 <= low <= high <= 3):
+            raise InvalidVocabulary("tokenizer.ngram_range must satisfy 1 <= low <= high <= 3")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lowercase": self.lowercase,
+            "strip_html": self.strip_html,
+            "normalisation": "NFKC+fold",
+            "token_pattern": TOKEN_PATTERN,
+            "stopwords": list(self.stopwords),
+            "stemmer": self.stemmer,
+            "ngram_range": list(self.ngram_range),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TokenizerSettings:
+        """Build settings from the artifact's ``tokenizer`` object, strictly."""
+        if not isinstance(data, dict):
+            raise InvalidVocabulary("tokenizer must be an object")
+        expected = set(cls().to_dict())
+        unknown = set(data) - expected
+        if unknown:
+            raise InvalidVocabulary(f"tokenizer has unknown fields: {sorted(unknown)}")
+        missing = expected - set(data)
+        if missing:
+            raise InvalidVocabulary(f"tokenizer is missing fields: {sorted(missing)}")
+        for name in ("lowercase", "strip_html"):
+            if not isinstance(data[name], bool):
+                raise InvalidVocabulary(f"tokenizer.{name} must be true or false")
+        if data["normalisation"] != "NFKC+fold" or data["token_pattern"] != TOKEN_PATTERN:
+            raise InvalidVocabulary(
+                "tokenizer.normalisation or token_pattern is not the one this code implements"
+            )
+        stop = data["stopwords"]
+        if not isinstance(stop, list) or not all(isinstance(w, str) and w for w in stop):
+            raise InvalidVocabulary("tokenizer.stopwords must be a list of non-empty strings")
+        if not isinstance(data["stemmer"], str):
+            raise InvalidVocabulary("tokenizer.stemmer must be a string")
+        rng = data["ngram_range"]
+        if (
+            not isinstance(rng, list)
+            or len(rng) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in rng)
+        ):
+            raise InvalidVocabulary("tokenizer.ngram_range must be a list of two integers")
+        return cls(
+            lowercase=data["lowercase"],
+            strip_html=data["strip_html"],
+            stopwords=tuple(stop),
+            stemmer=data["stemmer"],
+            ngram_range=(rng[0], rng[1]),
+        )
+
+
+def _porter() -> Callable[[str], str]:
+    # nltk is imported here, not at module level: it costs ~0.4 s, which `import vocab_store`
+    # (and so the Lambda's cold start) should not pay until a review is actually stemmed.
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer().stem
+
+
+@dataclass
+class Tokenizer:
+    """Turns review text into terms according to :class:`TokenizerSettings`.
+
+    Stemming is memoised: the same few tens of thousands of words recur in every review.
+    """
+
+    settings: TokenizerSettings
+    _stop: frozenset[str] = field(init=False, repr=False)
+    _memo: dict[str, str | None] = field(init=False, repr=False, default_factory=dict)
+    _stem: Callable[[str], str] | None = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._stop = frozenset(self.settings.stopwords)
+
+    def _learn(self, word: str) -> str | None:
+        """Stem of ``word``, or ``None`` for a stopword; remembered (up to a bound, so
+        hostile input cannot grow the memo without end)."""
+        if word in self._stop:
+            result: str | None = None
+        elif self.settings.stemmer == "porter":
+            if self._stem is None:
+                self._stem = _porter()
+            result = self._stem(word)
+        else:
+            result = word
+        if len(self._memo) < 500_000:
+            self._memo[word] = result
+        return result
+
+    def words(self, text: str) -> list[str]:
+        """Normalised, tokenised, stopword-free and stemmed words of ``text``."""
+        s = self.settings
+        memo, learn = self._memo, self._learn
+        out: list[str] = []
+        append = out.append
+        for token in tokenise(normalise(text, lowercase=s.lowercase, strip_html=s.strip_html)):
+            word = memo[token] if token in memo else learn(token)
+            if word is not None:
+                append(word)
+        return out
+
+    def terms(self, text: str) -> list[str]:
+        """All terms of ``text``: its words and, per the settings, their n-grams."""
+        return ngrams(self.words(text), self.settings.ngram_range)
+
+
+def ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
+    """Words joined into n-grams (space-separated) for each n in ``ngram_range``."""
+    low, high = ngram_range
+    if low == high == 1:
+        return words
+    out: list[str] = list(words) if low == 1 else []
+    for n in range(max(low, 2), high + 1):
+        out.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return out
+
+
+def iter_terms(tokenizer: Tokenizer, texts: Iterable[str]) -> Iterable[list[str]]:
+    """Terms of each text, lazily."""
+    for text in texts:
+        yield tokenizer.terms(text)

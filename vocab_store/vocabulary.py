@@ -1,0 +1,322 @@
+"""The vocabulary artifact: self-describing JSON that says how to encode a review.
+
+It carries everything a reader needs to turn text into exactly the feature vector the model
+was trained on: the tokenizer settings (with the stopword list itself), the ordered terms
+(index = column), how values are computed (binary or counts, optional per-term weights,
+optional L2 normalisation), the content type the endpoint expects, and the record of the
+model it belongs to. Never pickled; validated strictly on the way in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+from vocab_store.errors import InvalidVocabulary
+from vocab_store.text import TokenizerSettings
+
+FORMAT = "sentiment-api.vocabulary/1"
+CONTENT_TYPES = ("text/csv", "text/libsvm")
+VALUES = ("binary", "count", "log_count")
+NORMS = ("none", "l2")
+MAX_TERMS = 1_000_000
+MAX_TERM_LENGTH = 200
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """The model a vocabulary belongs to, and where it is served.
+
+    ``fingerprint`` is the sha256 of the ``xgboost-model`` file. ``endpoint`` (and
+    ``variant``, for ``TargetVariant``) name the SageMaker endpoint that serves it; they are
+    filled in at deploy time, so the API always sends a request to the model its vocabulary
+    was trained with.
+    """
+
+    fingerprint: str
+    feature_count: int
+    endpoint: str | None = None
+    variant: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "feature_count": self.feature_count,
+            "endpoint": self.endpoint,
+            "variant": self.variant,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModelRecord:
+        if not isinstance(data, dict):
+            raise InvalidVocabulary("model must be an object or null")
+        unknown = set(data) - {"fingerprint", "feature_count", "endpoint", "variant"}
+        if unknown:
+            raise InvalidVocabulary(f"model has unknown fields: {sorted(unknown)}")
+        fp = data.get("fingerprint")
+        if not isinstance(fp, str) or not _SHA256.match(fp):
+            raise InvalidVocabulary("model.fingerprint must be a sha256 hex digest")
+        count = data.get("feature_count")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise InvalidVocabulary("model.feature_count must be a positive integer")
+        for name in ("endpoint", "variant"):
+            value = data.get(name)
+            if value is not None and (not isinstance(value, str) or not _NAME.match(value)):
+                raise InvalidVocabulary(f"model.{name} must be a SageMaker resource name or null")
+        return cls(fp, count, data.get("endpoint"), data.get("variant"))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An immutable, validated vocabulary. Build one with :func:`build_vocabulary`."""
+
+    terms: tuple[str, ...]
+    tokenizer: TokenizerSettings
+    version: int = 1
+    values: str = "binary"
+    weights: tuple[float, ...] | None = None
+    norm: str = "none"
+    content_type: str = "text/csv"
+    model: ModelRecord | None = None
+    created_at: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    @property
+    def feature_count(self) -> int:
+        return len(self.terms)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Term to 0-based column."""
+        return {t: i for i, t in enumerate(self.terms)}
+
+    def features_dict(self) -> dict[str, Any]:
+        """The fields that decide how a review is encoded, and nothing else."""
+        return {
+            "tokenizer": self.tokenizer.to_dict(),
+            "terms": list(self.terms),
+            "values": self.values,
+            "weights": None if self.weights is None else list(self.weights),
+            "norm": self.norm,
+            "content_type": self.content_type,
+        }
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the encoding contract: two vocabularies with the same fingerprint
+        encode every review identically, whatever their versions."""
+        return _sha256_json(self.features_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "created_at": self.created_at,
+            "feature_count": self.feature_count,
+            **self.features_dict(),
+            "fingerprint": self.fingerprint,
+            "model": None if self.model is None else self.model.to_dict(),
+            "extra": dict(self.extra),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=None, separators=(",", ":"))
+
+    def with_model(self, model: ModelRecord) -> Vocabulary:
+        return replace(self, model=model)
+
+    def with_version(self, version: int) -> Vocabulary:
+        return replace(self, version=version)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _sha256_json(data: Any) -> str:
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _check(v: Vocabulary) -> None:
+    if not _is_int(v.version) or v.version < 1:
+        raise InvalidVocabulary("version must be a positive integer")
+    if not v.terms:
+        raise InvalidVocabulary("terms must not be empty")
+    if len(v.terms) > MAX_TERMS:
+        raise InvalidVocabulary(f"too many terms: {len(v.terms)} > {MAX_TERMS}")
+    for term in v.terms:
+        if not isinstance(term, str) or not term or len(term) > MAX_TERM_LENGTH:
+            raise InvalidVocabulary(
+                f"terms must be non-empty strings of at most {MAX_TERM_LENGTH} characters"
+            )
+    if len(set(v.terms)) != len(v.terms):
+        dupes = [t for t, n in Counter(v.terms).items() if n > 1][:5]
+        raise InvalidVocabulary(f"duplicate terms: {dupes}")
+    if v.values not in VALUES:
+        raise InvalidVocabulary(f"values must be one of {VALUES}")
+    if v.norm not in NORMS:
+        raise InvalidVocabulary(f"norm must be one of {NORMS}")
+    if v.content_type not in CONTENT_TYPES:
+        raise InvalidVocabulary(f"content_type must be one of {CONTENT_TYPES}")
+    if v.weights is not None:
+        if len(v.weights) != len(v.terms):
+            raise InvalidVocabulary(
+                f"weights has {len(v.weights)} entries for {len(v.terms)} terms"
+            )
+        for w in v.weights:
+            if not isinstance(w, float | int) or isinstance(w, bool) or not math.isfinite(w):
+                raise InvalidVocabulary("weights must be finite numbers")
+    if v.model is not None and v.model.feature_count != len(v.terms):
+        raise InvalidVocabulary(
+            f"model.feature_count {v.model.feature_count} disagrees with {len(v.terms)} terms"
+        )
+
+
+_TOP_LEVEL = {
+    "format",
+    "version",
+    "created_at",
+    "feature_count",
+    "tokenizer",
+    "terms",
+    "values",
+    "weights",
+    "norm",
+    "content_type",
+    "fingerprint",
+    "model",
+    "extra",
+}
+
+
+def from_dict(data: Any, *, max_terms: int = MAX_TERMS) -> Vocabulary:
+    """Validate a decoded artifact and return the :class:`Vocabulary` it describes.
+
+    Every rejection raises :class:`InvalidVocabulary` with a message naming the problem.
+    """
+    if not isinstance(data, dict):
+        raise InvalidVocabulary("a vocabulary must be a JSON object")
+    if data.get("format") != FORMAT:
+        raise InvalidVocabulary(f"unknown format {data.get('format')!r}; expected {FORMAT!r}")
+    unknown = set(data) - _TOP_LEVEL
+    if unknown:
+        raise InvalidVocabulary(f"unknown fields: {sorted(unknown)}")
+    missing = _TOP_LEVEL - set(data)
+    if missing:
+        raise InvalidVocabulary(f"missing fields: {sorted(missing)}")
+    terms = data["terms"]
+    if not isinstance(terms, list):
+        raise InvalidVocabulary("terms must be a list of strings")
+    if len(terms) > max_terms:
+        raise InvalidVocabulary(f"too many terms: {len(terms)} > {max_terms}")
+    if not all(isinstance(t, str) for t in terms):
+        raise InvalidVocabulary("terms must be a list of strings")
+    count = data["feature_count"]
+    if not _is_int(count):
+        raise InvalidVocabulary("feature_count must be an integer")
+    if count != len(terms):
+        raise InvalidVocabulary(f"feature_count {count} disagrees with {len(terms)} terms")
+    weights = data["weights"]
+    if weights is not None and not isinstance(weights, list):
+        raise InvalidVocabulary("weights must be a list of numbers or null")
+    for name in ("values", "norm", "content_type"):
+        if not isinstance(data[name], str):
+            raise InvalidVocabulary(f"{name} must be a string")
+    created = data["created_at"]
+    if created is not None and not isinstance(created, str):
+        raise InvalidVocabulary("created_at must be a string or null")
+    if not isinstance(data["extra"], dict):
+        raise InvalidVocabulary("extra must be an object")
+    vocab = Vocabulary(
+        terms=tuple(terms),
+        tokenizer=TokenizerSettings.from_dict(data["tokenizer"]),
+        version=data["version"],
+        values=data["values"],
+        weights=None if weights is None else tuple(weights),
+        norm=data["norm"],
+        content_type=data["content_type"],
+        model=None if data["model"] is None else ModelRecord.from_dict(data["model"]),
+        created_at=created,
+        extra=data["extra"],
+    )
+    if data["fingerprint"] != vocab.fingerprint:
+        raise InvalidVocabulary("fingerprint does not match the vocabulary's contents")
+    return vocab
+
+
+def loads(
+    blob: str | bytes, *, max_bytes: int | None = None, max_terms: int = MAX_TERMS
+) -> Vocabulary:
+    """Parse and validate a vocabulary from JSON text or UTF-8 bytes."""
+    if max_bytes is not None and len(blob) > max_bytes:
+        raise InvalidVocabulary(f"vocabulary is {len(blob)} bytes, over the {max_bytes}-byte limit")
+    if isinstance(blob, bytes):
+        if blob[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
+            raise InvalidVocabulary(
+                "this is a pickle, not a JSON vocabulary; pickles are never loaded"
+            )
+        try:
+            blob = blob.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidVocabulary("vocabulary is not UTF-8 text") from exc
+    try:
+        data = json.loads(blob, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise InvalidVocabulary(f"vocabulary is not valid JSON: {exc.args[0]}") from exc
+    return from_dict(data, max_terms=max_terms)
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidVocabulary(f"vocabulary contains {name}, which is not JSON")
+
+
+def build_vocabulary(
+    documents: Iterable[list[str]],
+    tokenizer: TokenizerSettings,
+    *,
+    max_terms: int = 5000,
+    min_df: int = 1,
+    values: str = "binary",
+    norm: str = "none",
+    content_type: str = "text/csv",
+) -> Vocabulary:
+    """Keep the ``max_terms`` terms with the highest document frequency.
+
+    ``documents`` are term lists from :meth:`Tokenizer.terms` with the same ``tokenizer``
+    settings. Ties are broken alphabetically so the result does not depend on input order.
+    """
+    df: Counter[str] = Counter()
+    for terms in documents:
+        df.update(set(terms))
+    ranked = sorted(((-n, t) for t, n in df.items() if n >= min_df))[:max_terms]
+    if not ranked:
+        raise InvalidVocabulary("no term reaches min_df; the vocabulary would be empty")
+    return Vocabulary(
+        terms=tuple(t for _, t in ranked),
+        tokenizer=tokenizer,
+        values=values,
+        norm=norm,
+        content_type=content_type,
+        extra={"document_frequency": [-n for n, _ in ranked]},
+    )
+
+
+def next_version(live_version: int | None = None, *, now_ms: int | None = None) -> int:
+    """A version that only grows: the current time in milliseconds, or one more than the
+    live version if the clock is behind it."""
+    stamp = int(time.time() * 1000) if now_ms is None else now_ms
+    return max(stamp, (live_version or 0) + 1)
