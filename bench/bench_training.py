@@ -1,0 +1,99 @@
+"""The full default ``sentiment train`` (issue 4): accuracy, wall time, memory, body size,
+and per-review encode time on the default vocabulary.
+
+Trains with the defaults on all 25,000 training reviews into a temporary artifacts folder,
+with an empty token cache (the cold, first-run case), then encodes each of the 25,000 test
+reviews one at a time with a fresh :class:`vocab_store.Encoder` as the Lambda does.
+Targets on the 2-core machine: test accuracy >= 0.90, wall <= 300 s; encoding as the
+foundation's benchmark: p50 <= 0.25 ms, p99 <= 1 ms. Other work on the machine slows the
+figures; the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bench import check_targets, percentile_ms, time_encoding
+
+TARGETS = {"accuracy_min": 0.90, "wall_s": 300.0, "p50_ms": 0.25, "p99_ms": 1.0}
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def main() -> int:
+    from training.data import load_split
+    from training.pipeline import TrainConfig, train_run
+    from vocab_store import Encoder, loads
+
+    logging.basicConfig(level=logging.WARNING)
+    print(f"before: {_load()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_dir = train_run(
+            TrainConfig(
+                artifacts_dir=Path(tmp) / "artifacts",
+                cache_dir=Path(tmp) / "cache",
+                progress=False,
+            )
+        )
+        wall = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        vocab_blob = (run_dir / "vocabulary.json").read_bytes()
+        vocab = loads(vocab_blob)
+    print(f"after training: {_load()}")
+    test = metrics["test"]
+    print(
+        f"test accuracy {test['accuracy']:.4f} (F1 {test['f1']:.4f}, ROC AUC "
+        f"{test['roc_auc']:.4f}) on {test['count']:,} reviews"
+    )
+    t = metrics["timings"]
+    print(
+        f"wall {wall:.1f} s (cold token cache): load {t['load_seconds']:.1f}, tokenise "
+        f"{t['tokenise_seconds']:.1f}, vocabulary {t['vocabulary_seconds']:.1f}, encode "
+        f"{t['encode_seconds']:.1f}, fit {t['fit_seconds']:.1f} (best round "
+        f"{metrics['model']['best_iteration'] + 1} of {metrics['model']['rounds_run']}), "
+        f"evaluate {t['evaluate_seconds']:.1f}"
+    )
+    print(f"peak memory (max RSS of this process): {peak_mb:.0f} MB")
+
+    texts = list(load_split(metrics["config"]["data_dir"], "test").texts)
+    random.Random(1).shuffle(texts)
+    encoder = Encoder(vocab)
+    times, sizes = time_encoding(encoder, texts)
+    p50, p99 = percentile_ms(times, 0.5), percentile_ms(times, 0.99)
+    dense = Encoder(replace(vocab, content_type="text/csv"))
+    dense_sizes = [len(dense.body(text)) for text in texts[:200]]
+    print(
+        f"vocabulary: {vocab.feature_count:,} terms, {vocab.content_type}, "
+        f"{metrics['vocabulary']['weighting']} weights, {vocab.norm} norm, "
+        f"vocabulary.json {len(vocab_blob) / 1e6:.1f} MB"
+    )
+    print(
+        f"encode per review ({len(texts):,} test reviews, default vocabulary): "
+        f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {statistics.fmean(times) / 1e6:.3f} ms"
+    )
+    print(
+        f"body per review as {vocab.content_type}: mean {statistics.fmean(sizes):,.0f} B, "
+        f"max {max(sizes):,} B; as dense text/csv it would be mean "
+        f"{statistics.fmean(dense_sizes):,.0f} B (200 reviews)"
+    )
+    figures = {"accuracy_min": test["accuracy"], "wall_s": wall, "p50_ms": p50, "p99_ms": p99}
+    return check_targets(figures, TARGETS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""``sentiment train`` and ``sentiment evaluate`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IMDB_DIR, STOPWORDS
+from training.cli import main
+
+
+def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    art = tmp_path / "artifacts"
+    args = ["--data", str(IMDB_DIR), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
+    code = main(
+        [
+            "train",
+            *args,
+            "--cache",
+            str(tmp_path / "cache"),
+            "--limit",
+            "600",
+            "--test-limit",
+            "300",
+            "--max-terms",
+            "800",
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "accuracy" in out and "run:" in out
+    (run,) = [p for p in art.iterdir() if p.name != "latest"]
+    assert (art / "latest").resolve() == run
+
+    code = main(
+        [
+            "evaluate",
+            "latest",
+            "--artifacts",
+            str(art),
+            "--data",
+            str(IMDB_DIR),
+            "--limit",
+            "300",
+            "--no-progress",
+        ]
+    )
+    out2 = capsys.readouterr().out
+    assert code == 0
+    # Same sample, same numbers as the training run printed.
+    assert out2.split("reviews", 1)[1] == out.split("reviews", 1)[1].split("report:")[0]
+
+
+def test_missing_data_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--data", str(tmp_path), "--artifacts", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "train.jsonl.gz" in err and "--data" in err
+
+
+def test_evaluate_unknown_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "nope", "--artifacts", str(tmp_path)]) == 2
+    assert "sentiment train" in capsys.readouterr().err

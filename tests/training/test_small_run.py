@@ -1,0 +1,26 @@
+"""The shared ``small_run`` fixture is a complete run other areas can rely on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training import artifacts
+from vocab_store import Encoder
+
+
+def test_small_run_is_complete(small_run: Path) -> None:
+    names = {p.name for p in small_run.iterdir()}
+    assert names == {"model.tar.gz", "vocabulary.json", "metrics.json", "report.png", "report.md"}
+    assert (small_run.parent / "latest").resolve() == small_run.resolve()
+    vocab = artifacts.load_vocabulary(small_run)
+    model_bytes = artifacts.read_model_bytes(small_run / "model.tar.gz")
+    assert vocab.model is not None
+    assert vocab.model.fingerprint == artifacts.fingerprint(model_bytes)
+    assert vocab.model.feature_count == vocab.feature_count
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert metrics["test"]["count"] == 1000
+    assert metrics["test"]["accuracy"] > 0.75
+    booster = artifacts.load_booster(small_run / "model.tar.gz")
+    assert booster.num_features() == vocab.feature_count
+    assert Encoder(vocab).body("A wonderful film.")

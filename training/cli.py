@@ -1,0 +1,74 @@
+"""The ``sentiment`` command: one subcommand per module, imported only when it runs.
+
+Each command module defines ``configure(parser)`` (its flags) and ``run(args) -> int``.
+Modules keep heavy imports (xgboost, numpy, the SageMaker SDK) inside their functions, so
+``sentiment --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from training.errors import CommandError
+from vocab_store import VocabError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("training.commands.train", "train a model and vocabulary on IMDB"),
+    "evaluate": ("training.commands.evaluate", "re-score a run on the test set from its files"),
+    "up": ("training.commands.up", "run the whole product locally, offline"),
+    "deploy": ("training.commands.deploy", "deploy a run's model to a SageMaker endpoint"),
+    "publish": ("training.commands.publish", "publish a run's vocabulary so it goes live"),
+    "endpoints": ("training.commands.endpoints", "list the project's endpoints and their cost"),
+    "teardown": ("training.commands.teardown", "delete endpoints, configs and models"),
+    "deploy-api": (
+        "training.commands.deploy_api",
+        "chalice deploy, then API Gateway throttling and CORS on its own errors",
+    ),
+}
+
+log = logging.getLogger("sentiment")
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentiment", description="Train, run and deploy the sentiment API."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            importlib.import_module(module).configure(cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except CommandError as exc:
+        print(f"sentiment {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except VocabError as exc:
+        print(f"sentiment {args.command}: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(f"sentiment {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

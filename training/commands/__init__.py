@@ -1,0 +1,1 @@
+"""One module per ``sentiment`` subcommand: ``configure(parser)`` and ``run(args)``."""
