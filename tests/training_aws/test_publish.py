@@ -1,0 +1,66 @@
+"""Publishing a run's vocabulary against moto's server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.training_aws.conftest import BUCKET, ROLE
+from training.aws.deploy import deploy_run
+from training.aws.publish import publish_run
+from training.aws.runs import load_run
+from training.errors import AwsError, UsageError
+from vocab_store.store import VocabularyStore
+
+RUN = "20261123-091500-a1b2"
+OTHER = "20261124-101500-c3d4"
+
+
+def test_publish_names_the_endpoint_and_outgrows_the_live_version(
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
+) -> None:
+    run_dir = make_run(RUN)
+    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
+    # A live vocabulary from the future: the new one must still be newer.
+    future = load_run(run_dir).vocabulary.with_version(10**15)
+    store.promote(store.publish(future), future)
+
+    key = publish_run(run_dir, store=store, sagemaker=sagemaker)
+
+    assert key.startswith("vocab/incoming/")
+    published = store.read(key)
+    assert published.version == 10**15 + 1
+    assert published.model is not None
+    assert published.model.endpoint == f"sentiment-{RUN}"
+    assert published.model.variant is None
+    assert published.model.fingerprint == load_run(run_dir).fingerprint
+    assert published.fingerprint == load_run(run_dir).vocabulary.fingerprint  # same encoding
+    # Publishing never promotes: that is the S3 handler's job.
+    pointer = store.current_pointer()
+    assert pointer is not None and pointer.version == 10**15
+
+
+def test_publish_without_checks_needs_no_sagemaker(
+    make_run: Callable[[str], Path], store: VocabularyStore
+) -> None:
+    key = publish_run(make_run(RUN), store=store, endpoint="my-endpoint", variant="Blue")
+    record = store.read(key).model
+    assert record is not None and (record.endpoint, record.variant) == ("my-endpoint", "Blue")
+
+
+def test_publish_refuses_an_endpoint_that_serves_another_model(
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
+) -> None:
+    deploy_run(make_run(OTHER), bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker)
+    run_dir = make_run(RUN)
+    with pytest.raises(AwsError, match="serves another model"):
+        publish_run(run_dir, store=store, endpoint=f"sentiment-{OTHER}", sagemaker=sagemaker)
+    with pytest.raises(UsageError, match="no endpoint sentiment-"):
+        publish_run(run_dir, store=store, sagemaker=sagemaker)
+    with pytest.raises(UsageError, match="not a valid SageMaker endpoint name"):
+        publish_run(run_dir, store=store, endpoint="bad name!")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="vocab/").get("Contents", [])
+    assert listed == []

@@ -1,0 +1,111 @@
+"""``train --sagemaker``'s fit: channels written to S3 in the container's format, and the
+job's model read back. SageMaker cannot run here, so a fake launcher stands in for the job:
+it reads the channels from moto's S3 the way the container parses them, fits the same
+``gblinear`` model, and writes ``model.tar.gz`` where the job would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse
+import xgboost
+
+from tests.training_aws.conftest import BUCKET, ROLE
+from training import artifacts
+from training.aws.sagemaker_training import (
+    SageMakerClassifier,
+    SageMakerTrainingSettings,
+    TrainingJob,
+    training_body,
+)
+from training.errors import UsageError
+
+RUN = "20261123-091500-a1b2"
+
+
+def data(seed: int, rows: int = 200, width: int = 6) -> tuple[Any, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((rows, width)) < 0.3) * rng.random((rows, width)).round(3)
+    y = (dense[:, 0] - dense[:, 1] + 0.1 * rng.standard_normal(rows) > 0).astype(np.float32)
+    return scipy.sparse.csr_matrix(dense), y
+
+
+def parse(body: str, content_type: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read rows as the container does: label first, dense CSV or 1-based libsvm."""
+    labels, rows = [], []
+    for line in body.splitlines():
+        if content_type == "text/csv":
+            fields = [float(f) for f in line.split(",")]
+            labels.append(fields[0])
+            rows.append(fields[1:])
+        else:
+            label, *pairs = line.split(" ")
+            labels.append(float(label))
+            row = [0.0] * width
+            for pair in pairs:
+                index, value = pair.split(":")
+                row[int(index) - 1] = float(value)
+            rows.append(row)
+    return np.array(rows), np.array(labels)
+
+
+class FakeJob:
+    def __init__(self, s3: Any, width: int) -> None:
+        self.s3, self.width, self.jobs = s3, width, []
+        self.model = b""
+
+    def __call__(self, job: TrainingJob, progress: Any) -> str:
+        self.jobs.append(job)
+        read = {}
+        for name, uri in job.channels.items():
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+            read[name] = parse(body, job.content_type, self.width)
+        hp = job.hyperparameters
+        params = {k: hp[k] for k in ("booster", "objective", "updater", "feature_selector")}
+        params |= {"eta": float(hp["eta"]), "lambda": float(hp["lambda"])}
+        booster = xgboost.train(
+            params, xgboost.DMatrix(read["train"][0], label=read["train"][1]), int(hp["num_round"])
+        )
+        key = job.output_path.removeprefix(f"s3://{BUCKET}/") + f"/{job.name}/output/model.tar.gz"
+        self.model = bytes(booster.save_raw("ubj"))
+        archive = artifacts.model_archive(self.model)
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=archive)
+        return f"s3://{BUCKET}/{key}"
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "text/libsvm"])
+def test_fit_trains_on_what_the_endpoint_sees(content_type: str, s3: Any) -> None:
+    x, y = data(1)
+    x_val, y_val = data(2, rows=50)
+    fake = FakeJob(s3, x.shape[1])
+    settings = SageMakerTrainingSettings(
+        bucket=BUCKET, role_arn=ROLE, region="us-east-1", run_id=RUN, spot=True
+    )
+    clf = SageMakerClassifier(
+        settings=settings, s3=s3, content_type=content_type, launch=fake, n_rounds=30
+    ).fit(x, y, x_val, y_val)
+
+    (job,) = fake.jobs
+    assert set(job.channels) == {"train", "validation"}
+    assert job.hyperparameters["booster"] == "gblinear"
+    assert settings.max_wait_seconds is not None and settings.max_wait_seconds >= 3600
+    # The model read back is the job's, and predicts what the job's model predicts.
+    assert clf.model_bytes_ == fake.model
+    expected = xgboost.Booster(model_file=bytearray(fake.model)).predict(xgboost.DMatrix(x_val))
+    np.testing.assert_array_equal(clf.predict_proba(x_val), expected)
+    assert 0 < clf.best_score_ < 0.69  # better than chance on validation
+
+
+def test_training_rows_are_label_first_with_no_header() -> None:
+    x = scipy.sparse.csr_matrix(np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]))
+    y = np.array([1.0, 0.0])
+    assert training_body(x, y, "text/csv") == b"1,0,0.5,0\n0,0,0,0\n"
+    assert training_body(x, y, "text/libsvm") == b"1 2:0.5\n0\n"
+
+
+def test_missing_settings_are_named() -> None:
+    with pytest.raises(UsageError, match="SENTIMENT_SAGEMAKER_ROLE"):
+        SageMakerTrainingSettings(bucket=BUCKET, role_arn="", region="us-east-1", run_id=RUN)

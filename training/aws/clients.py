@@ -1,0 +1,116 @@
+"""boto3 clients for the AWS path, built lazily, once, at the edge.
+
+Library functions take clients as arguments; commands build an :class:`AwsClients` and pass
+its attributes down. boto3 honours ``AWS_ENDPOINT_URL_S3`` and ``AWS_ENDPOINT_URL_SAGEMAKER``,
+so the very same code reaches moto's server locally: there is no local branch here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from training.errors import AwsError
+
+# Everything botocore raises: service errors and connection/credential failures.
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+def error_code(exc: BaseException) -> str:
+    """The service's error code of a ``ClientError`` (empty for anything else)."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """SageMaker answers a missing resource with ``ValidationException: Could not find ...``
+    (S3 with ``NoSuchKey``/``404``)."""
+    code = error_code(exc)
+    if code in ("NoSuchKey", "404", "NotFound", "ResourceNotFound", "NotFoundException"):
+        return True
+    return code == "ValidationException" and "could not find" in error_message(exc).lower()
+
+
+def translate(exc: BaseException, what: str) -> AwsError:
+    """One sentence for a person: what failed and AWS's reason."""
+    if isinstance(exc, ClientError):
+        return AwsError(f"{what} failed: {error_code(exc)}: {error_message(exc)}")
+    return AwsError(f"{what} failed: {exc}; check your network, credentials and region")
+
+
+class AwsClients:
+    """The boto3 clients a command needs, each built on first use.
+
+    Pass clients in to override them (tests pass Stubber-wrapped ones); the others are
+    built from one boto3 session with explicit retries and timeouts.
+    """
+
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        s3: Any = None,
+        sagemaker: Any = None,
+        apigateway: Any = None,
+        session: Any = None,
+    ) -> None:
+        self._region = region
+        self._session = session
+        self._clients: dict[str, Any] = {
+            k: v for k, v in (("s3", s3), ("sagemaker", sagemaker), ("apigateway", apigateway)) if v
+        }
+
+    def _session_(self) -> Any:
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.session.Session(region_name=self._region)
+        return self._session
+
+    @property
+    def region(self) -> str:
+        """The region the clients talk to; a clear error when none is configured."""
+        region = self._region or self._session_().region_name
+        if not region:
+            raise AwsError(
+                "no AWS region configured; pass --region or set AWS_DEFAULT_REGION (e.g. us-east-1)"
+            )
+        return str(region)
+
+    def _client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            from botocore.config import Config
+
+            try:
+                client = self._session_().client(
+                    service,
+                    region_name=self.region,
+                    config=Config(
+                        connect_timeout=5,
+                        read_timeout=60,
+                        retries={"mode": "standard", "max_attempts": 5},
+                    ),
+                )
+            except AWS_ERRORS as exc:
+                raise translate(exc, f"creating the {service} client") from exc
+            self._clients[service] = client
+        return client
+
+    @property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+    @property
+    def sagemaker(self) -> Any:
+        return self._client("sagemaker")
+
+    @property
+    def apigateway(self) -> Any:
+        return self._client("apigateway")

@@ -1,0 +1,88 @@
+"""Publish a run's vocabulary to the watched prefix; the S3 handler promotes it.
+
+The vocabulary gets the endpoint (and variant) that serves its model, and a version newer
+than the live one (:func:`vocab_store.next_version`), then goes up with
+:meth:`vocab_store.store.VocabularyStore.publish` (immutable, never overwritten).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from training.aws import sagemaker_adapter as sma
+from training.aws.naming import is_resource_name, resource_name
+from training.aws.runs import load_run
+from training.errors import AwsError, UsageError
+from vocab_store import Vocabulary, next_version
+from vocab_store.store import VocabularyStore
+
+log = logging.getLogger(__name__)
+
+
+def vocabulary_for_endpoint(
+    vocabulary: Vocabulary, *, endpoint: str, variant: str | None, live_version: int | None
+) -> Vocabulary:
+    """The vocabulary naming ``endpoint``/``variant``, versioned after ``live_version``."""
+    if vocabulary.model is None:
+        raise UsageError("the run's vocabulary has no model record; train again")
+    for what, value in (("endpoint", endpoint), ("variant", variant)):
+        if value is not None and not is_resource_name(value):
+            raise UsageError(f"{value!r} is not a valid SageMaker {what} name")
+    record = replace(vocabulary.model, endpoint=endpoint, variant=variant)
+    return vocabulary.with_model(record).with_version(next_version(live_version))
+
+
+def check_endpoint_serves(sagemaker: Any, vocabulary: Vocabulary) -> None:
+    """Refuse early when the named endpoint does not serve the vocabulary's model (the S3
+    handler would reject the vocabulary for the same reason, only later and quietly)."""
+    record = vocabulary.model
+    assert record is not None and record.endpoint is not None
+    state = sma.describe_endpoint(sagemaker, record.endpoint)
+    if state is None:
+        raise UsageError(
+            f"there is no endpoint {record.endpoint}; deploy the run first (`sentiment deploy`)"
+        )
+    if state.status != "InService":
+        raise UsageError(
+            f"endpoint {record.endpoint} is {state.status}, not InService; publish once it is"
+        )
+    served = sma.serving_fingerprint(sagemaker, record.endpoint, record.variant)
+    if served != record.fingerprint:
+        raise AwsError(
+            f"endpoint {record.endpoint} serves another model (fingerprint "
+            f"{(served or 'unknown')[:12]}, this run's is {record.fingerprint[:12]}); "
+            "publish the run that endpoint was deployed from"
+        )
+
+
+def publish_run(
+    run_dir: Path,
+    *,
+    store: VocabularyStore,
+    endpoint: str | None = None,
+    variant: str | None = None,
+    sagemaker: Any = None,
+) -> str:
+    """Upload the run's vocabulary, naming ``endpoint`` (default ``sentiment-<run_id>``),
+    to the store's watched prefix and return its key.
+
+    With a ``sagemaker`` client, first checks that the endpoint is in service and serves
+    this run's model. The version is one newer than the live pointer's (or the clock's).
+    """
+    run = load_run(run_dir)
+    name = endpoint or resource_name(run.run_id)
+    live = store.current_pointer()
+    vocabulary = vocabulary_for_endpoint(
+        run.vocabulary,
+        endpoint=name,
+        variant=variant,
+        live_version=None if live is None else live.version,
+    )
+    if sagemaker is not None:
+        check_endpoint_serves(sagemaker, vocabulary)
+    key = store.publish(vocabulary)
+    log.info("published vocabulary version %d for endpoint %s at %s", vocabulary.version, name, key)
+    return key

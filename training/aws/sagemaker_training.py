@@ -1,0 +1,280 @@
+"""``sentiment train --sagemaker``: fit the model in a SageMaker training job.
+
+Everything but the fit stays local and identical to a local run (data, vocabulary, features,
+evaluation, report, run folder). :class:`SageMakerClassifier` is a drop-in for
+:class:`training.model.LinearSentimentClassifier`: its ``fit`` writes the already encoded
+training and validation matrices to S3 in the container's format, launches a training job
+of the built-in XGBoost container 3.2-0 with the same ``gblinear`` parameters, and loads the
+job's ``xgboost-model`` back as the fitted booster.
+
+Feature meaning: a ``text/csv`` vocabulary trains on dense CSV rows, label first, no header,
+where 0 is a value (what the endpoint is sent); a ``text/libsvm`` one on 1-based libsvm rows,
+label first. For the linear booster an absent feature and a 0 contribute the same nothing.
+
+The launch is a function (:data:`Launcher`) so tests can stand in for SageMaker, which no
+local tool can run: they write a real ``model.tar.gz`` where the job would.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from training import artifacts
+from training.aws.clients import AWS_ERRORS, translate
+from training.aws.images import XGBOOST_VERSION
+from training.aws.sagemaker_adapter import Progress
+from training.aws.sdk import import_sdk
+from training.errors import AwsError, UsageError
+from training.model import LinearSentimentClassifier
+from vocab_store import format_value
+
+if TYPE_CHECKING:
+    import numpy as np
+    import scipy.sparse
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TRAINING_INSTANCE = "ml.m5.xlarge"
+
+
+@dataclass(frozen=True)
+class SageMakerTrainingSettings:
+    """Where and how the training job runs."""
+
+    bucket: str
+    role_arn: str
+    region: str
+    run_id: str
+    instance_type: str = DEFAULT_TRAINING_INSTANCE
+    instance_count: int = 1
+    spot: bool = False
+    max_run_seconds: int = 3600
+    max_wait_seconds: int | None = None  # spot only: run time plus waiting for capacity
+
+    def __post_init__(self) -> None:
+        if not self.bucket:
+            raise UsageError("no bucket: pass --bucket or set SENTIMENT_BUCKET")
+        if not self.role_arn:
+            raise UsageError(
+                "no SageMaker execution role: pass --role or set SENTIMENT_SAGEMAKER_ROLE"
+            )
+        if self.spot and (self.max_wait_seconds or 0) < self.max_run_seconds:
+            object.__setattr__(self, "max_wait_seconds", 2 * self.max_run_seconds)
+
+    @property
+    def prefix(self) -> str:
+        return f"training/{self.run_id}"
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What a launcher needs: channels in S3, format, parameters, where output goes."""
+
+    name: str
+    channels: dict[str, str]  # "train"/"validation" -> s3:// URI
+    content_type: str
+    hyperparameters: dict[str, str]
+    output_path: str
+    settings: SageMakerTrainingSettings
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Runs the job to completion and returns the S3 URI of its model.tar.gz.
+Launcher = Callable[[TrainingJob, Progress], str]
+
+
+def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) -> bytes:
+    """Rows the XGBoost container reads: label first, no header; dense CSV (0 is a value)
+    or 1-based libsvm, values written exactly as the request body writes them."""
+    lines: list[str] = []
+    width = x.shape[1]
+    for i in range(x.shape[0]):
+        start, end = x.indptr[i], x.indptr[i + 1]
+        cols, vals = x.indices[start:end], x.data[start:end]
+        label = format_value(float(y[i]))
+        if content_type == "text/csv":
+            row = ["0"] * width
+            for c, v in zip(cols, vals, strict=True):
+                row[c] = format_value(float(v))
+            lines.append(",".join([label, *row]))
+        elif content_type == "text/libsvm":
+            pairs = " ".join(
+                f"{c + 1}:{format_value(float(v))}" for c, v in zip(cols, vals, strict=True)
+            )
+            lines.append(f"{label} {pairs}".rstrip())
+        else:
+            raise UsageError(f"cannot train on SageMaker with content type {content_type}")
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def hyperparameters(clf: LinearSentimentClassifier) -> dict[str, str]:
+    """The local classifier's ``gblinear`` parameters as container hyperparameters."""
+    return {
+        "booster": "gblinear",
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "eta": str(clf.eta),
+        "lambda": str(clf.reg_lambda),
+        "alpha": str(clf.reg_alpha),
+        "updater": clf.updater,
+        "feature_selector": clf.feature_selector,
+        "num_round": str(clf.n_rounds),
+        "early_stopping_rounds": str(clf.early_stopping_rounds),
+        "seed": str(clf.seed),
+    }
+
+
+def upload(s3: Any, bucket: str, key: str, body: bytes) -> str:
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    except AWS_ERRORS as exc:
+        raise translate(exc, f"uploading s3://{bucket}/{key}") from exc
+    return f"s3://{bucket}/{key}"
+
+
+def download_model_bytes(s3: Any, uri: str) -> bytes:
+    """The ``xgboost-model`` inside the job's ``model.tar.gz`` at ``uri``."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        blob = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except AWS_ERRORS as exc:
+        raise translate(exc, f"downloading the trained model {uri}") from exc
+    try:
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+            member = tar.getmember(artifacts.MODEL_MEMBER)
+            fh = tar.extractfile(member)
+            if fh is None:
+                raise KeyError(artifacts.MODEL_MEMBER)
+            return fh.read()
+    except (KeyError, tarfile.TarError, OSError) as exc:
+        raise AwsError(f"{uri} holds no {artifacts.MODEL_MEMBER}: {exc}") from exc
+
+
+def launch_with_model_trainer(job: TrainingJob, progress: Progress) -> str:
+    """Run ``job`` with the SageMaker SDK v3's ``ModelTrainer`` and wait for it."""
+    train_mod = import_sdk("sagemaker.train")
+    configs = import_sdk("sagemaker.train.configs")
+    image_uris = import_sdk("sagemaker.core.image_uris")
+    s = job.settings
+    image = image_uris.retrieve("xgboost", s.region, XGBOOST_VERSION)
+    trainer = train_mod.ModelTrainer(
+        training_image=image,
+        role=s.role_arn,
+        base_job_name="sentiment",
+        compute=configs.Compute(
+            instance_type=s.instance_type,
+            instance_count=s.instance_count,
+            enable_managed_spot_training=s.spot or None,
+        ),
+        stopping_condition=configs.StoppingCondition(
+            max_runtime_in_seconds=s.max_run_seconds,
+            max_wait_time_in_seconds=s.max_wait_seconds if s.spot else None,
+        ),
+        hyperparameters=job.hyperparameters,
+        output_data_config=configs.OutputDataConfig(s3_output_path=job.output_path),
+    )
+    progress(f"starting training job on {s.instance_count} x {s.instance_type} ({image})")
+    try:
+        trainer.train(
+            input_data_config=[
+                configs.InputData(channel_name=name, data_source=uri, content_type=job.content_type)
+                for name, uri in job.channels.items()
+            ],
+            wait=True,
+            logs=True,
+        )
+    except AWS_ERRORS as exc:
+        raise translate(exc, "the SageMaker training job") from exc
+    training_job = trainer._latest_training_job
+    status = str(training_job.training_job_status)
+    progress(f"training job {training_job.training_job_name}: {status}")
+    if status != "Completed":
+        raise AwsError(
+            f"training job {training_job.training_job_name} ended {status}: "
+            f"{training_job.failure_reason}"
+        )
+    return str(training_job.model_artifacts.s3_model_artifacts)
+
+
+class SageMakerClassifier(LinearSentimentClassifier):
+    """:class:`LinearSentimentClassifier` whose ``fit`` runs in a SageMaker training job.
+
+    ``settings``, ``s3``, ``content_type`` (the vocabulary's), ``launch`` and ``on_status``
+    (where the job's status lines go) come in beside the usual parameters; ``fit`` sets the
+    same fitted attributes.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: SageMakerTrainingSettings,
+        s3: Any,
+        content_type: str,
+        launch: Launcher = launch_with_model_trainer,
+        on_status: Progress | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(**params)
+        self.settings = settings
+        self.s3 = s3
+        self.content_type = content_type
+        self.launch = launch
+        self.on_status = on_status
+
+    def fit(
+        self,
+        X: scipy.sparse.csr_matrix,
+        y: np.ndarray,
+        X_val: scipy.sparse.csr_matrix,
+        y_val: np.ndarray,
+    ) -> SageMakerClassifier:
+        import xgboost
+
+        say = self.on_status or (lambda message: log.info("%s", message))
+        start = time.perf_counter()
+        s = self.settings
+        suffix = "csv" if self.content_type == "text/csv" else "libsvm"
+        channels = {}
+        for name, (xs, ys) in {"train": (X, y), "validation": (X_val, y_val)}.items():
+            key = f"{s.prefix}/{name}/{name}.{suffix}"
+            say(f"writing {xs.shape[0]} {name} rows to s3://{s.bucket}/{key}")
+            body = training_body(xs, ys, self.content_type)
+            channels[name] = upload(self.s3, s.bucket, key, body)
+        job = TrainingJob(
+            name=f"sentiment-{s.run_id}",
+            channels=channels,
+            content_type=self.content_type,
+            hyperparameters=hyperparameters(self),
+            output_path=f"s3://{s.bucket}/{s.prefix}/output",
+            settings=s,
+        )
+        model_uri = self.launch(job, say)
+        say(f"downloading the model from {model_uri}")
+        raw = download_model_bytes(self.s3, model_uri)
+        booster = xgboost.Booster(model_file=bytearray(raw))
+        booster.set_param({"nthread": self.n_jobs})
+        self.booster_ = booster
+        self.model_bytes_ = raw
+        self.model_uri_ = model_uri
+        # The job's per-round history stays in its CloudWatch metrics; score the final
+        # model on the validation rows here, as the local fit reports it.
+        score = _logloss(booster.predict(xgboost.DMatrix(X_val, nthread=self.n_jobs)), y_val)
+        self.best_iteration_ = self.n_rounds - 1
+        self.best_score_ = score
+        self.evals_result_ = {"validation": {"logloss": [score]}}
+        self.n_features_in_ = int(X.shape[1])
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+
+def _logloss(p: np.ndarray, y: np.ndarray) -> float:
+    import numpy as np
+
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))

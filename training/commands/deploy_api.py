@@ -1,0 +1,84 @@
+"""``sentiment deploy-api --stage dev``: ``chalice deploy``, then API Gateway's own limits.
+
+Runs ``chalice deploy --stage STAGE`` in ``sentiment_api/``, then sets the stage's
+throttling and the CORS-carrying ``DEFAULT_4XX``/``DEFAULT_5XX`` gateway responses (which
+every ``chalice deploy`` resets), writes ``web/config.js`` for the page, and prints the
+API's URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from training.aws import settings as aws_settings
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", required=True, help="Chalice stage: dev or prod")
+    parser.add_argument("--region", help="AWS region (default: boto3's)")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path("sentiment_api"),
+        help="the Chalice project (default: sentiment_api)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help=f"requests per second (default: ${aws_settings.ENV_THROTTLE_RATE} or 50)",
+    )
+    parser.add_argument(
+        "--burst", type=int, help=f"burst (default: ${aws_settings.ENV_THROTTLE_BURST} or 100)"
+    )
+    parser.add_argument(
+        "--origin",
+        help=f"origin allowed on errors (default: ${aws_settings.ENV_ALLOW_ORIGIN} or *)",
+    )
+    parser.add_argument(
+        "--web-dir", type=Path, default=Path("web"), help="where to write config.js (default: web)"
+    )
+    parser.add_argument(
+        "--skip-chalice", action="store_true", help="only apply the limits to a deployed stage"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+    import sys
+
+    from training.aws.apigateway import apply_gateway_settings, deployed_api, write_web_config
+    from training.aws.clients import AwsClients
+    from training.errors import AwsError, UsageError
+
+    limits = aws_settings.gateway_limits_from(args)
+    if not (args.project_dir / "app.py").is_file():
+        raise UsageError(
+            f"{args.project_dir} is not the Chalice project (no app.py); pass --project-dir"
+        )
+    if not args.skip_chalice:
+        chalice = Path(sys.executable).with_name("chalice")
+        command = str(chalice) if chalice.exists() else shutil.which("chalice")
+        if command is None:
+            raise UsageError("chalice is not installed; pip install -e . installs it")
+        print(f"chalice deploy --stage {args.stage}  (in {args.project_dir})")
+        extra = ["--region", args.region] if args.region else []
+        done = subprocess.run(
+            [command, "deploy", "--stage", args.stage, *extra], cwd=args.project_dir
+        )
+        if done.returncode != 0:
+            raise AwsError(f"chalice deploy --stage {args.stage} failed (exit {done.returncode})")
+    api = deployed_api(args.project_dir, args.stage)
+    clients = AwsClients(args.region)
+    apply_gateway_settings(clients.apigateway, api.rest_api_id, api.stage_name, limits)
+    print(
+        f"API Gateway {api.rest_api_id}/{api.stage_name}: throttled at {limits.rate_limit:g} "
+        f"requests/s (burst {limits.burst_limit}); 4XX/5XX errors carry CORS headers"
+    )
+    if args.web_dir.is_dir():
+        path = write_web_config(args.web_dir, api.url)
+        print(f"wrote {path}: the page now calls {api.url}")
+    print(f"the API lives at {api.url}")
+    print(f"  curl -s -X POST -H 'Content-Type: text/plain' --data 'A great film' {api.url}")
+    return 0

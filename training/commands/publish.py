@@ -1,0 +1,55 @@
+"""``sentiment publish RUN``: the run's vocabulary to the watched prefix, naming its endpoint.
+
+The S3 handler validates it and promotes it; the API switches to it (and to the endpoint it
+names) within its refresh TTL.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from training.aws import settings as aws_settings
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    aws_settings.add_run_argument(parser)
+    aws_settings.add_aws_arguments(parser)
+    parser.add_argument("--endpoint", help="endpoint serving the model (default: sentiment-RUN)")
+    parser.add_argument("--variant", help="production variant to target (default: none)")
+    parser.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip checking that the endpoint is in service and serves this run's model",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from training import artifacts
+    from training.aws.clients import AwsClients
+    from training.aws.publish import publish_run
+    from vocab_store.store import VocabularyStore
+
+    settings = aws_settings.settings_from(args)
+    run_dir = artifacts.resolve_run(args.artifacts, args.run)
+    clients = AwsClients(settings.region)
+    store = VocabularyStore(
+        settings.need_bucket(),
+        incoming_prefix=settings.incoming_prefix,
+        pointer_key=settings.pointer_key,
+        s3_client=clients.s3,
+    )
+    key = publish_run(
+        run_dir,
+        store=store,
+        endpoint=args.endpoint,
+        variant=args.variant,
+        sagemaker=None if args.no_check else clients.sagemaker,
+    )
+    vocabulary = store.read(key)
+    print(f"published s3://{store.bucket}/{key} (version {vocabulary.version})")
+    print(
+        "the S3 handler promotes it within seconds; watch it go live with\n"
+        f"  curl -s $API_URL/health    # vocabulary version becomes {vocabulary.version}\n"
+        f"or check the pointer: aws s3 cp s3://{store.bucket}/{store.pointer_key} -"
+    )
+    return 0
