@@ -1,0 +1,201 @@
+"""The Lambda's cold start and the API handler's own time per request (issue 5).
+
+- Cold start: ``import app`` in a fresh ``python -S -I`` with only the Lambda zip's contents
+  (built by ``chalice package``) and boto3/botocore with their dependencies on ``sys.path``,
+  as on Lambda. Target <= 0.5 s (median of 7).
+- Handler time: every IMDB test review sent through the Lambda entry point (``app.app`` with
+  an API Gateway proxy event, text/plain), with a 5,000-term vocabulary already live and an
+  endpoint client that answers at once, so everything but the endpoint call is measured:
+  routing, parsing, encoding, the width check, parsing the answer, the log line. Target
+  p50 <= 0.5 ms.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bench import check_targets
+
+REPO = Path(__file__).resolve().parent.parent
+APP_DIR = REPO / "sentiment_api"
+DATA = REPO.parent / "shared" / "data"
+TARGETS = {"cold_start_s": 0.5, "p50_ms": 0.5}
+ENV = {"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "sentiment-api-bench"}
+# What the Lambda Python runtime provides beside the zip.
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+def _texts(name: str) -> list[str]:
+    with gzip.open(DATA / "imdb" / name, "rt", encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh]
+
+
+def build_zip(workdir: Path) -> Path:
+    """``chalice package`` the dev stage and unpack the zip; returns the unpacked dir."""
+    out = workdir / "package"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIMENT_")}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "chalice"), "package", "--pkg-format", "terraform"]
+        + ["--stage", "dev", str(out)],
+        cwd=APP_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    unpacked = workdir / "task"
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        zf.extractall(unpacked)
+    return unpacked
+
+
+def runtime_path(workdir: Path) -> Path:
+    """A directory holding only boto3, botocore and their dependencies (symlinks)."""
+    import boto3
+
+    site = Path(boto3.__file__).resolve().parent.parent
+    runtime = workdir / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_MODULES:
+        if (site / name).exists():
+            (runtime / name).symlink_to(site / name)
+    return runtime
+
+
+def cold_start(task: Path, runtime: Path, runs: int = 7) -> float:
+    code = (
+        "import sys, time; sys.path[:0] = [sys.argv[1], sys.argv[2]]; "
+        "t = time.perf_counter(); import app; print(time.perf_counter() - t)"
+    )
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-S", "-I", "-c", code, str(task), str(runtime)],
+            cwd=task,
+            env={**ENV, "PATH": os.environ.get("PATH", "")},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        times.append(float(out.stdout.strip()))
+    return statistics.median(times)
+
+
+class InstantEndpoint:
+    """An endpoint client that answers at once: one probability per row."""
+
+    def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+        rows = kwargs["Body"].count(b"\n") + 1
+        return {"Body": io.BytesIO(b"\n".join([b"0.73"] * rows))}
+
+
+class LiveCache:
+    """Stands in for CachedVocabulary: the vocabulary is already live (fresh, within TTL)."""
+
+    def __init__(self, live: Any) -> None:
+        self.live = live
+
+    def get(self, *, force: bool = False) -> Any:
+        return self.live
+
+
+def _event(body: str) -> dict[str, Any]:
+    return {
+        "resource": "/",
+        "path": "/",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "text/plain;charset=UTF-8"},
+        "multiValueHeaders": {"Content-Type": ["text/plain;charset=UTF-8"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/", "httpMethod": "POST", "stage": "api"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def handler_times(test: list[str]) -> tuple[list[int], int]:
+    os.environ.update(ENV)
+    sys.path[:0] = [str(APP_DIR), str(APP_DIR / "vendor")]
+    import app
+    from chalicelib import endpoint, service
+
+    from vocab_store import (
+        Encoder,
+        ModelRecord,
+        Tokenizer,
+        TokenizerSettings,
+        build_vocabulary,
+        read_stopwords,
+    )
+    from vocab_store.store import Live, Pointer
+
+    settings = TokenizerSettings(stopwords=read_stopwords(DATA / "nltk_stopwords_english.txt"))
+    tokenizer = Tokenizer(settings)
+    train = _texts("train.jsonl.gz")
+    random.Random(0).shuffle(train)
+    vocab = build_vocabulary((tokenizer.terms(t) for t in train[:5000]), settings, max_terms=5000)
+    vocab = vocab.with_model(ModelRecord("0" * 64, vocab.feature_count, "sentiment-bench"))
+    pointer = Pointer("vocab/incoming/x.json", vocab.version, vocab.fingerprint, "", '"e"')
+    service.set_cache(LiveCache(Live(vocab, Encoder(vocab), pointer, 0.0)))  # type: ignore[arg-type]
+    endpoint.set_client(InstantEndpoint())
+    # Log lines go somewhere, as on Lambda, but not to the terminal.
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    context = None
+    lambda_handler = app.app
+    first = lambda_handler(_event(test[0]), context)  # loads nltk: the import, not a request
+    assert first["statusCode"] == 200, first
+    times = []
+    errors = 0
+    for text in test:
+        event = _event(text)
+        start = time.perf_counter_ns()
+        response = lambda_handler(event, context)
+        times.append(time.perf_counter_ns() - start)
+        errors += response["statusCode"] != 200
+    logging.getLogger().removeHandler(handler)
+    return times, errors
+
+
+def main() -> int:
+    test = _texts("test.jsonl.gz")
+    random.Random(1).shuffle(test)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        task = build_zip(workdir)
+        size = sum(f.stat().st_size for f in task.rglob("*") if f.is_file())
+        cold = cold_start(task, runtime_path(workdir))
+    times, errors = handler_times(test)
+    times.sort()
+    p50 = times[len(times) // 2] / 1e6
+    p99 = times[int(len(times) * 0.99)] / 1e6
+    print(f"Lambda zip unpacked: {size / 1e6:.1f} MB")
+    print(f"cold start, import app (python -S -I, zip + boto3 only): {cold * 1000:.0f} ms")
+    print(
+        f"handler time per request over {len(times)} IMDB test reviews (endpoint excluded): "
+        f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {statistics.fmean(times) / 1e6:.3f} ms"
+        f" ({errors} non-200 answers: reviews that are empty after trimming, if any)"
+    )
+    figures = {"cold_start_s": cold, "p50_ms": p50}
+    return check_targets(figures, TARGETS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

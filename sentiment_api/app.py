@@ -1,0 +1,97 @@
+"""sentiment-api: a movie review in, ``0`` or ``1`` out.
+
+Routes parse the request, call one function in ``chalicelib``, and return. On AWS this file
+becomes two Lambda functions: ``api_handler`` (the routes) and ``refresh_vocabulary`` (the
+S3 trigger on the vocabulary upload prefix). They share nothing but S3.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalice.app import Chalice, CORSConfig, Response, S3Event
+from chalicelib import parsing, refresh, responses, service, settings
+from chalicelib.errors import MethodNotAllowed
+from chalicelib.responses import handled
+
+app = Chalice(app_name="sentiment-api")
+logging.getLogger("chalicelib").setLevel(logging.INFO)
+logging.getLogger("sentiment_api").setLevel(logging.INFO)
+
+# Any origin may call the API, never with credentials. A JSON request is preflighted;
+# chalice answers the OPTIONS for every route that has this config.
+CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
+# Content types are checked by chalicelib.parsing, so a wrong one gets our 415 sentence.
+ANY = ["*/*"]
+
+
+def _body() -> tuple[bytes, str | None]:
+    request = app.current_request
+    assert request is not None  # chalice sets it before calling a route
+    raw = request.raw_body or b""
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8"), request.headers.get(
+        "content-type"
+    )
+
+
+def _predict() -> Response:
+    body, content_type = _body()
+    parsed = parsing.predict_request(body, content_type, settings.get().max_review_bytes)
+    verdict = service.predict(parsed.review)
+    if parsed.wants_json:
+        return responses.json_response(verdict)
+    return responses.text(str(verdict["sentiment"]))
+
+
+@app.route("/", methods=["POST"], cors=CORS, content_types=ANY)
+@handled("POST /")
+def index() -> Response:
+    return _predict()
+
+
+@app.route("/predict", methods=["POST"], cors=CORS, content_types=ANY)
+@handled("POST /predict")
+def predict() -> Response:
+    return _predict()
+
+
+@app.route("/", methods=["GET"], cors=CORS)
+@handled("GET /")
+def index_get() -> Response:
+    raise MethodNotAllowed()
+
+
+@app.route("/predict", methods=["GET"], cors=CORS)
+@handled("GET /predict")
+def predict_get() -> Response:
+    raise MethodNotAllowed()
+
+
+@app.route("/batch", methods=["POST"], cors=CORS, content_types=ANY)
+@handled("POST /batch")
+def batch() -> Response:
+    body, content_type = _body()
+    items = parsing.batch_request(body, content_type, settings.get().max_review_bytes)
+    return responses.json_response(service.predict_batch(items))
+
+
+@app.route("/health", methods=["GET"], cors=CORS)
+@handled("GET /health")
+def health() -> Response:
+    status, report = service.health()
+    return responses.json_response(report, status=status)
+
+
+TRIGGER_BUCKET, TRIGGER_PREFIX = settings.trigger()
+
+
+@refresh.tolerate_test_events
+@app.on_s3_event(
+    bucket=TRIGGER_BUCKET,
+    prefix=TRIGGER_PREFIX,
+    suffix=".json",
+    events=["s3:ObjectCreated:*"],
+    name="refresh_vocabulary",
+)
+def refresh_vocabulary(event: S3Event) -> None:
+    refresh.handle(event.to_dict())

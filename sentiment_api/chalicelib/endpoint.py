@@ -1,0 +1,161 @@
+"""The SageMaker runtime behind one function: rows in, probabilities out.
+
+The client is built once per process, on first use, with explicit timeouts and botocore's
+``standard`` retry mode. Worst case for one call: 2 attempts x (2 s connect + 6 s read) plus
+under a second of backoff, about 17 s: well inside API Gateway's 29 s, and the API Lambda's
+timeout (25 s) sits between the two. ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` reaches the local
+stand-in; there is no local branch here.
+
+Failures become :mod:`chalicelib.errors` with the right status; the AWS error's text goes to
+the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.errors import (
+    BadGateway,
+    EndpointTimeout,
+    EndpointUnavailable,
+    InternalError,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 6
+MAX_ATTEMPTS = 2
+MAX_ANSWER_BYTES = 64 * 1024
+
+_client: Any = None
+_lock = threading.Lock()
+
+
+def runtime_client() -> Any:
+    """The process's sagemaker-runtime client, built on first use."""
+    global _client
+    with _lock:
+        if _client is None:
+            import boto3
+            from botocore.config import Config
+
+            _client = boto3.client(
+                "sagemaker-runtime",
+                config=Config(
+                    connect_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                ),
+            )
+        return _client
+
+
+def set_client(client: Any) -> None:
+    """Use ``client`` from now on (``None``: build the default again on next use)."""
+    global _client
+    with _lock:
+        _client = client
+
+
+# SageMaker runtime error codes that mean "not now": the caller should retry later.
+_UNAVAILABLE = {
+    "ModelNotReadyException",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "InternalFailure",
+    "InternalDependencyException",
+    "ValidationError",  # also what a missing endpoint is reported as
+}
+
+
+def invoke(
+    body: bytes,
+    content_type: str,
+    endpoint: str,
+    *,
+    rows: int,
+    variant: str | None = None,
+    client: Any = None,
+) -> list[float]:
+    """Send ``body`` (``rows`` rows) to ``endpoint`` and return one probability per row."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    kwargs: dict[str, Any] = {
+        "EndpointName": endpoint,
+        "ContentType": content_type,
+        "Accept": "text/csv",
+        "Body": body,
+    }
+    if variant:
+        kwargs["TargetVariant"] = variant
+    try:
+        response = (client or runtime_client()).invoke_endpoint(**kwargs)
+        answer = response["Body"].read(MAX_ANSWER_BYTES + 1)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        log.warning("endpoint %s failed: %s", endpoint, code)
+        if code == "ModelNotReadyException":
+            raise EndpointUnavailable(
+                "The model is starting up; please try again in a few seconds.", retry_after=10
+            ) from exc
+        if code in _UNAVAILABLE:
+            raise EndpointUnavailable() from exc
+        if code == "ModelError":
+            raise BadGateway("The model could not score this review; please try again.") from exc
+        raise InternalError() from exc
+    except ReadTimeoutError as exc:
+        log.warning("endpoint %s timed out", endpoint)
+        raise EndpointTimeout() from exc
+    except (ConnectTimeoutError, EndpointConnectionError) as exc:
+        log.warning("endpoint %s unreachable: %s", endpoint, type(exc).__name__)
+        raise EndpointUnavailable() from exc
+    except BotoCoreError as exc:
+        log.warning("endpoint %s failed: %s", endpoint, type(exc).__name__)
+        raise EndpointUnavailable() from exc
+    return parse_probabilities(answer, rows)
+
+
+def parse_probabilities(answer: bytes, rows: int) -> list[float]:
+    """Exactly ``rows`` probabilities in [0, 1], newline- or comma-separated (the XGBoost
+    container uses either); anything else is a :class:`BadGateway`."""
+    if len(answer) > MAX_ANSWER_BYTES:
+        raise BadGateway()
+    try:
+        text = answer.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise BadGateway() from exc
+    fields = _split(text)
+    if len(fields) != rows:
+        log.warning("endpoint answered %d values for %d rows", len(fields), rows)
+        raise BadGateway()
+    values = []
+    for field in fields:
+        try:
+            value = float(field)
+        except ValueError as exc:
+            raise BadGateway() from exc
+        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+            raise BadGateway()
+        values.append(value)
+    return values
+
+
+def _split(text: str) -> Sequence[str]:
+    text = text.strip()
+    if not text:
+        return []
+    if "\n" in text:
+        # One row per line; a line holding several values (multi-class) is not ours.
+        return [line.strip() for line in text.split("\n")]
+    return [field.strip() for field in text.split(",")]

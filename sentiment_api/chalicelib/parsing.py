@@ -1,0 +1,132 @@
+"""Request bodies to reviews: content types, charsets, size limits, JSON shapes.
+
+Pure functions on bytes and header values, so they are tested without a server.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import (
+    ApiError,
+    BadJson,
+    BadRequest,
+    EmptyReview,
+    NotUtf8,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+TEXT = "text/plain"
+JSON = "application/json"
+MAX_BATCH = 25
+
+
+@dataclass(frozen=True)
+class MediaType:
+    type: str
+    charset: str | None
+
+
+def media_type(header: str | None) -> MediaType:
+    """``text/plain; charset=UTF-8`` to ``MediaType("text/plain", "utf-8")``. A missing
+    header is taken as text/plain, what a bare XHR with a string body sends."""
+    if not header or not header.strip():
+        return MediaType(TEXT, None)
+    main, *params = header.split(";")
+    charset = None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower() or None
+    return MediaType(main.strip().lower(), charset)
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    name = "utf-8"
+    if charset:
+        try:
+            name = codecs.lookup(charset).name
+        except LookupError as exc:
+            raise UnsupportedMediaType(
+                "The charset of the request is not supported; send UTF-8 text."
+            ) from exc
+    try:
+        return body.decode(name)
+    except UnicodeDecodeError as exc:
+        if name == "utf-8":
+            raise NotUtf8() from exc
+        raise BadRequest("The request body is not valid text in its declared charset.") from exc
+
+
+def _check_review(review: str) -> str:
+    if not review.strip():
+        raise EmptyReview()
+    return review
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The review is too long; the limit is {limit} bytes.")
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    review: str
+    wants_json: bool
+
+
+def predict_request(body: bytes, content_type: str | None, max_bytes: int) -> PredictRequest:
+    """A single review, from a text/plain body or a JSON ``{"review": ...}`` body."""
+    media = media_type(content_type)
+    if media.type not in (TEXT, JSON):
+        raise UnsupportedMediaType()
+    if media.type == TEXT:
+        if len(body) > max_bytes:
+            raise _too_large(max_bytes)
+        return PredictRequest(_check_review(_decode(body, media.charset)), wants_json=False)
+    data = _json(body, media.charset, max_bytes + 1024)
+    if not isinstance(data, dict) or set(data) != {"review"} or not isinstance(data["review"], str):
+        raise BadJson()
+    review = data["review"]
+    if len(review.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise _too_large(max_bytes)
+    return PredictRequest(_check_review(review), wants_json=True)
+
+
+def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list[str | ApiError]:
+    """Up to :data:`MAX_BATCH` reviews from ``{"reviews": [...]}``; an item that is not a
+    usable review becomes its error, so the others still get answers."""
+    if media_type(content_type).type != JSON:
+        raise UnsupportedMediaType('Send the batch as application/json: {"reviews": [...]}.')
+    data = _json(body, media_type(content_type).charset, MAX_BATCH * (max_bytes + 16) + 1024)
+    reviews = data.get("reviews") if isinstance(data, dict) and set(data) == {"reviews"} else None
+    if not isinstance(reviews, list) or not 1 <= len(reviews) <= MAX_BATCH:
+        raise BadJson(
+            f'The JSON body must be {{"reviews": [...]}} with 1 to {MAX_BATCH} review strings.'
+        )
+    items: list[str | ApiError] = []
+    for review in reviews:
+        if not isinstance(review, str):
+            items.append(BadRequest("This review is not a string."))
+        elif len(review.encode("utf-8", "surrogatepass")) > max_bytes:
+            items.append(_too_large(max_bytes))
+        elif not review.strip():
+            items.append(EmptyReview())
+        else:
+            items.append(review)
+    return items
+
+
+def _json(body: bytes, charset: str | None, limit: int) -> Any:
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The request body is too large; the limit is {limit} bytes.")
+    text = _decode(body, charset)
+    if not text.strip():
+        raise EmptyReview()
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BadJson("The request body is not valid JSON.") from exc

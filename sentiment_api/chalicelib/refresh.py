@@ -1,0 +1,178 @@
+"""The S3 handler's work: validate each newly published vocabulary and promote it.
+
+For every record of an S3 event (not just the first):
+
+- not an ``ObjectCreated`` event, another bucket, a key outside the incoming prefix,
+  ``s3:TestEvent``: ignored;
+- the object fails validation (schema, size limit), names no endpoint, or its endpoint is
+  missing, not in service, or serves a model with another fingerprint: rejected, the reason
+  logged, nothing that serves changes;
+- valid: promoted with :meth:`VocabularyStore.promote`, which writes the pointer only if this
+  version is newer than the live one (events come at least once and out of order).
+
+A transient failure (S3 or SageMaker unreachable, endpoint still being created) does not stop
+the other records; it is raised at the end, so Lambda's retry of the asynchronous invocation
+tries again (promotion is idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from chalicelib.control import ControlPlaneError, EndpointState
+
+if TYPE_CHECKING:
+    from vocab_store import Vocabulary
+    from vocab_store.store import VocabularyStore
+
+log = logging.getLogger(__name__)
+
+Describe = Callable[[str, "str | None"], EndpointState]
+# Endpoint states worth waiting for: a retry may find them in service.
+_TRANSITIONAL = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
+
+
+class RefreshRetry(Exception):
+    """Some records hit a transient failure; raising makes Lambda retry the event."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    result: str  # promoted | not-newer | ignored | rejected | retry
+    reason: str = ""
+
+
+def records(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of an S3 notification (none for ``s3:TestEvent``)."""
+    found = event.get("Records")
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+
+def refresh(
+    event: dict[str, Any],
+    store: VocabularyStore,
+    describe: Describe,
+    *,
+    default_endpoint: str | None = None,
+) -> list[Outcome]:
+    """Handle every record of ``event``; returns what happened to each."""
+    if event.get("Event") == "s3:TestEvent":
+        log.info(json_line(event="s3:TestEvent", result="ignored"))
+        return []
+    outcomes = [_one(record, store, describe, default_endpoint) for record in records(event)]
+    for outcome in outcomes:
+        log.info(json_line(key=outcome.key, result=outcome.result, reason=outcome.reason))
+    retry = [o.key for o in outcomes if o.result == "retry"]
+    if retry:
+        raise RefreshRetry(f"will retry {len(retry)} vocabularies: {retry}")
+    return outcomes
+
+
+def _one(
+    record: dict[str, Any], store: VocabularyStore, describe: Describe, default: str | None
+) -> Outcome:
+    from vocab_store import InvalidVocabulary, StoreUnavailable, VocabularyNotFound
+
+    s3 = record.get("s3", {})
+    key = unquote_plus(str(s3.get("object", {}).get("key", "")))
+    bucket = s3.get("bucket", {}).get("name")
+    if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+        return Outcome(key, "ignored", f"event {record.get('eventName')}")
+    if bucket != store.bucket or not store.is_incoming(key):
+        return Outcome(key, "ignored", "not a vocabulary upload")
+    try:
+        vocabulary = store.read(key)
+    except InvalidVocabulary as exc:
+        return Outcome(key, "rejected", str(exc))
+    except VocabularyNotFound:
+        return Outcome(key, "ignored", "the object is gone")
+    except StoreUnavailable as exc:
+        return Outcome(key, "retry", str(exc))
+    problem = check_pairing(vocabulary, describe, default)
+    if problem is not None:
+        return Outcome(key, *problem)
+    try:
+        promoted = store.promote(key, vocabulary)
+    except StoreUnavailable as exc:
+        return Outcome(key, "retry", str(exc))
+    if promoted:
+        return Outcome(key, "promoted", f"version {vocabulary.version}")
+    return Outcome(key, "not-newer", f"version {vocabulary.version}")
+
+
+def check_pairing(
+    vocabulary: Vocabulary, describe: Describe, default: str | None
+) -> tuple[str, str] | None:
+    """``None`` when the endpoint the vocabulary names serves its model, else the outcome
+    (``rejected`` or ``retry``) and the reason."""
+    model = vocabulary.model
+    if model is None:
+        return "rejected", "the vocabulary records no model"
+    endpoint = model.endpoint or default
+    if not endpoint:
+        return "rejected", "the vocabulary names no endpoint and no default is set"
+    try:
+        state = describe(endpoint, model.variant)
+    except ControlPlaneError as exc:
+        return "retry", str(exc)
+    if not state.exists:
+        return "rejected", f"endpoint {endpoint} does not exist"
+    if state.status in _TRANSITIONAL:
+        return "retry", f"endpoint {endpoint} is {state.status}"
+    if state.status != "InService":
+        return "rejected", f"endpoint {endpoint} is {state.status}"
+    if not state.models:
+        return "rejected", f"endpoint {endpoint} has no variant {model.variant}"
+    for served in state.models:
+        if served.fingerprint != model.fingerprint:
+            return "rejected", (
+                f"endpoint {endpoint} serves model {served.name} with fingerprint "
+                f"{(served.fingerprint or 'none')[:12]}, not {model.fingerprint[:12]}"
+            )
+        if served.feature_count is not None and served.feature_count != model.feature_count:
+            return "rejected", f"endpoint {endpoint} expects {served.feature_count} features"
+    return None
+
+
+def json_line(**fields: Any) -> str:
+    import json
+
+    return json.dumps({"component": "vocabulary-refresh", **fields}, sort_keys=True)
+
+
+def handle(event: dict[str, Any]) -> list[Outcome]:
+    """The S3 handler's entry: :func:`refresh` with the store and endpoint check built
+    from the settings."""
+    from chalicelib import control, service, settings
+
+    return refresh(
+        event,
+        service.vocabulary_store(),
+        control.describe,
+        default_endpoint=settings.get().endpoint,
+    )
+
+
+def tolerate_test_events(handler: Any) -> Any:
+    """Let ``handler`` (from ``@app.on_s3_event``) receive events without records.
+
+    Chalice's ``S3Event`` reads ``Records[0]`` before our code runs, so ``s3:TestEvent``
+    (which has no records) would fail the invocation; this event class reads nothing and
+    leaves every record to :func:`refresh`.
+    """
+    from chalice.app import EventSourceHandler, S3Event
+
+    class S3Notification(S3Event):
+        def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+            first = (records(event_dict) or [{}])[0].get("s3", {})
+            self.bucket = str(first.get("bucket", {}).get("name", ""))
+            self.key = unquote_plus(str(first.get("object", {}).get("key", "")))
+
+    if isinstance(handler, EventSourceHandler):
+        handler.event_class = S3Notification
+    return handler

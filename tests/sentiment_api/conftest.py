@@ -1,0 +1,197 @@
+"""Fixtures for the Chalice app: the app module, a test client, a vocabulary in moto's S3,
+a model and endpoint in moto's SageMaker, and a stubbed sagemaker-runtime.
+
+Every test starts with fresh settings, clients and vocabulary cache, and its own
+``SENTIMENT_*`` environment (cleared again afterwards).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from chalice.test import Client
+
+from tests.conftest import REPO, STOPWORDS
+from vocab_store import (
+    ModelRecord,
+    Tokenizer,
+    TokenizerSettings,
+    Vocabulary,
+    build_vocabulary,
+    read_stopwords,
+)
+from vocab_store import store as store_module
+from vocab_store.store import VocabularyStore
+
+APP_DIR = REPO / "sentiment_api"
+BUCKET = "sentiment-api-local"
+ENDPOINT = "sentiment-20260101-000000-aaaa"
+FINGERPRINT = "f" * 64
+DOCS = [
+    "A wonderful, moving film. The acting was superb!",
+    "Terrible plot and awful acting; I hated every minute.",
+    "Not good, not bad: a forgettable movie with a great score.",
+    "One of the best films of the year, a great cast.",
+    "The worst movie I have ever seen. Boring and predictable.",
+]
+SETTINGS = {
+    "SENTIMENT_STAGE": "test",
+    "SENTIMENT_BUCKET": BUCKET,
+    "SENTIMENT_VOCAB_TTL": "30",
+}
+
+
+def _clear_state() -> None:
+    from chalicelib import control, endpoint, service, settings
+
+    settings.clear()
+    service.set_cache(None)
+    endpoint.set_client(None)
+    control.set_client(None)
+    # vocab_store keeps one S3 client per process; the moto URL may differ per test.
+    store_module.forget_default_s3_client()
+
+
+@pytest.fixture(scope="session")
+def app_module() -> ModuleType:
+    """``app.py`` imported as Lambda imports it (bucket known at import time)."""
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    saved = {k: os.environ.get(k) for k in SETTINGS}
+    os.environ.update(SETTINGS)
+    try:
+        return importlib.import_module("app")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(autouse=True)
+def app_env(monkeypatch: pytest.MonkeyPatch, app_module: ModuleType) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("SENTIMENT_"):
+            monkeypatch.delenv(name)
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    _clear_state()
+    yield
+    _clear_state()
+
+
+@pytest.fixture
+def client(app_module: ModuleType, tmp_path: Path) -> Client:
+    """chalice's test client; a project dir without a config, so no stage's variables
+    (e.g. the local stage's fixed endpoint URLs) leak into the test."""
+    return Client(app_module.app, stage_name="test", project_dir=str(tmp_path))
+
+
+def make_vocabulary(
+    version: int = 1,
+    *,
+    endpoint: str | None = ENDPOINT,
+    fingerprint: str = FINGERPRINT,
+    content_type: str = "text/csv",
+    docs: list[str] = DOCS,
+) -> Vocabulary:
+    settings = TokenizerSettings(stopwords=read_stopwords(STOPWORDS))
+    tok = Tokenizer(settings)
+    base = build_vocabulary(
+        (tok.terms(d) for d in docs), settings, max_terms=50, content_type=content_type
+    )
+    return base.with_version(version).with_model(
+        ModelRecord(fingerprint, base.feature_count, endpoint)
+    )
+
+
+@pytest.fixture
+def s3(moto_env: str) -> Any:
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def store(s3: Any) -> VocabularyStore:
+    return VocabularyStore(BUCKET, s3_client=s3)
+
+
+def live(store: VocabularyStore, vocabulary: Vocabulary) -> str:
+    """Publish and promote ``vocabulary`` directly (what the S3 handler would do)."""
+    key = store.publish(vocabulary)
+    assert store.promote(key, vocabulary)
+    return key
+
+
+def create_endpoint(
+    name: str = ENDPOINT, fingerprint: str = FINGERPRINT, variants: int = 1
+) -> None:
+    """A model tagged with ``fingerprint``, its endpoint config and endpoint, in moto."""
+    sm = boto3.client("sagemaker")
+    pvs = []
+    for i in range(variants):
+        model = f"{name}-m{i}" if i else name
+        sm.create_model(
+            ModelName=model,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+            PrimaryContainer={"Image": "xgboost:3.2-0", "ModelDataUrl": "s3://b/m.tar.gz"},
+            Tags=[
+                {"Key": "sentiment-api:project", "Value": "sentiment-api"},
+                {"Key": "sentiment-api:model-fingerprint", "Value": fingerprint},
+            ],
+        )
+        pvs.append(
+            {
+                "VariantName": f"v{i}",
+                "ModelName": model,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.t2.medium",
+            }
+        )
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=pvs)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+
+
+class Runtime:
+    """A real sagemaker-runtime client behind botocore's Stubber, installed as the app's."""
+
+    def __init__(self) -> None:
+        self.client = boto3.client("sagemaker-runtime")
+        self.stub = Stubber(self.client)
+        self.stub.activate()
+
+    def answer(self, body: bytes | str, expected: dict[str, Any] | None = None) -> None:
+        import io
+
+        from botocore.response import StreamingBody
+
+        raw = body.encode() if isinstance(body, str) else body
+        self.stub.add_response(
+            "invoke_endpoint",
+            {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "text/csv"},
+            expected,
+        )
+
+    def fail(self, code: str, status: int = 400) -> None:
+        self.stub.add_client_error("invoke_endpoint", code, "details with arn:aws:secret", status)
+
+
+@pytest.fixture
+def runtime() -> Iterator[Runtime]:
+    from chalicelib import endpoint
+
+    rt = Runtime()
+    endpoint.set_client(rt.client)
+    yield rt
+    rt.stub.deactivate()

@@ -1,0 +1,128 @@
+"""What is deployed: the Lambda zip's contents, the stages, the IAM policies, the settings.
+
+``chalice package`` uses the Terraform format: CloudFormation cannot attach a notification to
+an existing bucket, so chalice refuses to package ``@app.on_s3_event`` apps for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sentiment_api.conftest import APP_DIR
+
+CHALICE = Path(sys.executable).parent / "chalice"
+FORBIDDEN = ("numpy", "scipy", "sklearn", "xgboost", "sagemaker", "pandas", "training", "devstack")
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], dict[str, Any]]:
+    out = tmp_path_factory.mktemp("package") / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIMENT_")}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    subprocess.run(
+        [str(CHALICE), "package", "--pkg-format", "terraform", "--stage", "dev", str(out)],
+        cwd=APP_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        names = set(zf.namelist())
+    return names, json.loads((out / "chalice.tf.json").read_text())
+
+
+def test_the_zip_holds_vocab_store_and_nothing_heavy(package: tuple[set[str], Any]) -> None:
+    names, _ = package
+    tops = {n.split("/", 1)[0] for n in names}
+    assert {"app.py", "chalicelib", "vocab_store", "nltk"} <= tops
+    assert "vocab_store/store.py" in names and "vocab_store/encode.py" in names
+    assert not [t for t in tops if t.split("-")[0].lower() in FORBIDDEN]
+
+
+def test_two_functions_with_their_own_policies(package: tuple[set[str], Any]) -> None:
+    _, tf = package
+    resources = tf["resource"]
+    functions = resources["aws_lambda_function"]
+    assert set(functions) == {"api_handler", "refresh_vocabulary"}
+    assert functions["api_handler"]["timeout"] < 29  # below API Gateway's limit
+    notify = next(iter(resources["aws_s3_bucket_notification"].values()))
+    assert notify["bucket"] == "sentiment-api-dev"
+    assert notify["lambda_function"][0]["filter_prefix"] == "vocab/incoming/"
+
+    def statements(role: str) -> list[dict[str, Any]]:
+        policy = resources["aws_iam_role_policy"][role]["policy"]
+        return list(json.loads(policy)["Statement"])
+
+    def actions(role: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for s in statements(role):
+            for action in s["Action"]:
+                found.setdefault(action, []).extend(
+                    s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+                )
+        return found
+
+    api = actions("api_handler_role")
+    assert set(api) - {a for a in api if a.startswith("logs:")} == {
+        "sagemaker:InvokeEndpoint",
+        "s3:GetObject",
+    }
+    assert all("endpoint/sentiment-" in r for r in api["sagemaker:InvokeEndpoint"])
+    refresh = actions("refresh_vocabulary_role")
+    assert refresh["s3:PutObject"] == ["arn:aws:s3:::sentiment-api-dev/vocab/current.json"]
+    assert "sagemaker:InvokeEndpoint" not in refresh
+    writes = [a for a in refresh if a.startswith("sagemaker:")]
+    assert all(a.startswith(("sagemaker:Describe", "sagemaker:List")) for a in writes)
+
+
+def test_config_stages() -> None:
+    config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
+    assert config["autogen_policy"] is False
+    assert set(config["stages"]) == {"local", "dev", "prod"}
+    for stage in ("dev", "prod"):
+        assert not config["stages"][stage].get("debug")
+        variables = config["stages"][stage]["environment_variables"]
+        assert not [k for k in variables if k.startswith("AWS_")]
+    assert (APP_DIR / "vendor" / "vocab_store" / "__init__.py").exists()
+    requirements = (APP_DIR / "requirements.txt").read_text().split()
+    assert [r for r in requirements if not r.startswith("#")] == ["nltk>=3.9,<4"]
+
+
+def test_settings_are_typed_and_missing_ones_are_named() -> None:
+    from chalicelib import settings
+    from chalicelib.errors import SettingsError
+
+    s = settings.load({"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "b"})
+    assert (s.vocab_ttl, s.max_review_bytes, s.vocab_prefix) == (30.0, 100_000, "vocab/incoming/")
+    with pytest.raises(SettingsError, match="SENTIMENT_BUCKET"):
+        settings.load({"SENTIMENT_STAGE": "dev"})
+    with pytest.raises(SettingsError, match="SENTIMENT_VOCAB_TTL"):
+        settings.load(
+            {"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "b", "SENTIMENT_VOCAB_TTL": "60"}
+        )
+    with pytest.raises(SettingsError, match="SENTIMENT_MAX_REVIEW_BYTES"):
+        settings.load(
+            {"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "b", "SENTIMENT_MAX_REVIEW_BYTES": "x"}
+        )
+
+
+def test_importing_the_app_loads_neither_boto3_nor_nltk() -> None:
+    code = "import sys, app; print([m for m in ('boto3', 'botocore', 'nltk') if m in sys.modules])"
+    env = {**os.environ, "SENTIMENT_BUCKET": "b", "PYTHONPATH": f"{APP_DIR}:{APP_DIR / 'vendor'}"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=APP_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == "[]"

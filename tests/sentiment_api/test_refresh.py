@@ -1,0 +1,173 @@
+"""The S3 handler against moto's S3 and SageMaker control plane, through chalice's client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.sentiment_api.conftest import (
+    BUCKET,
+    ENDPOINT,
+    Runtime,
+    create_endpoint,
+    live,
+    make_vocabulary,
+)
+from vocab_store.store import VocabularyStore
+
+
+def _event(
+    client: Client, *keys: str, name: str = "ObjectCreated:Put", bucket: str = BUCKET
+) -> Any:
+    records = [client.events.generate_s3_event(bucket, k, name)["Records"][0] for k in keys]
+    return {"Records": records}
+
+
+def _invoke(client: Client, event: Any) -> Any:
+    return client.lambda_.invoke("refresh_vocabulary", event)
+
+
+def _live_version(store: VocabularyStore) -> int | None:
+    pointer = store.current_pointer()
+    return pointer.version if pointer else None
+
+
+@pytest.fixture
+def endpoint(s3: Any) -> str:
+    create_endpoint()
+    return ENDPOINT
+
+
+def test_every_record_is_handled_and_the_newest_wins(
+    client: Client, store: VocabularyStore, endpoint: str
+) -> None:
+    k2 = store.publish(make_vocabulary(2))
+    k1 = store.publish(make_vocabulary(1))
+    _invoke(client, _event(client, k2, k1))  # out of order, in one event
+    assert _live_version(store) == 2
+    k3 = store.publish(make_vocabulary(3))
+    _invoke(client, _event(client, k3))
+    _invoke(client, _event(client, k3))  # at-least-once delivery: a duplicate
+    _invoke(client, _event(client, k1))  # a late, older one
+    assert _live_version(store) == 3
+    assert store.current_pointer().key == k3  # type: ignore[union-attr]
+
+
+def test_test_event_removals_and_other_keys_are_ignored(
+    client: Client, store: VocabularyStore, endpoint: str, s3: Any
+) -> None:
+    _invoke(client, {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET})
+    key = store.publish(make_vocabulary(2))
+    s3.put_object(Bucket=BUCKET, Key="vocab/notes.txt", Body=b"hello")
+    _invoke(client, _event(client, key, name="ObjectRemoved:Delete"))
+    _invoke(client, _event(client, "vocab/notes.txt", "vocab/current.json"))
+    _invoke(client, _event(client, key, bucket="someone-elses-bucket"))
+    assert _live_version(store) is None
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("other-fingerprint", "fingerprint"),
+        ("missing-endpoint", "does not exist"),
+        ("no-endpoint", "names no endpoint"),
+        ("not-json", "not valid JSON"),
+        ("too-big", "limit"),
+    ],
+)
+def test_invalid_vocabularies_change_nothing_and_say_why(
+    client: Client,
+    store: VocabularyStore,
+    endpoint: str,
+    s3: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+    reason: str,
+) -> None:
+    good = make_vocabulary(1)
+    live(store, good)
+    if case == "other-fingerprint":
+        key = store.publish(make_vocabulary(2, fingerprint="e" * 64))
+    elif case == "missing-endpoint":
+        key = store.publish(make_vocabulary(2, endpoint="sentiment-nowhere"))
+    elif case == "no-endpoint":
+        key = store.publish(make_vocabulary(2, endpoint=None))
+    elif case == "not-json":
+        key = "vocab/incoming/00000000000000000002-garbage.json"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"{nope")
+    else:
+        from chalicelib import settings
+
+        monkeypatch.setenv("SENTIMENT_MAX_VOCAB_BYTES", "100")
+        settings.clear()
+        key = store.publish(make_vocabulary(2))
+    with caplog.at_level(logging.INFO):
+        _invoke(client, _event(client, key))
+    assert _live_version(store) == 1
+    assert reason in caplog.text and "rejected" in caplog.text
+
+
+def test_every_variant_must_serve_the_vocabularys_model(
+    client: Client, store: VocabularyStore, s3: Any
+) -> None:
+    create_endpoint("sentiment-split", variants=2)
+    import boto3
+
+    sm = boto3.client("sagemaker")
+    arn = sm.describe_model(ModelName="sentiment-split-m1")["ModelArn"]
+    sm.add_tags(
+        ResourceArn=arn, Tags=[{"Key": "sentiment-api:model-fingerprint", "Value": "0" * 64}]
+    )
+    key = store.publish(make_vocabulary(2, endpoint="sentiment-split"))
+    _invoke(client, _event(client, key))
+    assert _live_version(store) is None
+
+
+def test_a_transient_failure_is_retried_without_blocking_other_records(
+    client: Client, store: VocabularyStore, endpoint: str
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+    from chalicelib import control
+    from chalicelib.refresh import RefreshRetry
+
+    good = store.publish(make_vocabulary(2))
+    broken = store.publish(make_vocabulary(3, endpoint="sentiment-unreachable"))
+    real = control.describe
+
+    def flaky(name: str, variant: str | None = None) -> Any:
+        if name == "sentiment-unreachable":
+            raise control.ControlPlaneError("down") from EndpointConnectionError(
+                endpoint_url="http://x"
+            )
+        return real(name, variant)
+
+    control_describe = pytest.MonkeyPatch()
+    control_describe.setattr(control, "describe", flaky)
+    try:
+        with pytest.raises(RefreshRetry):
+            _invoke(client, _event(client, broken, good))
+    finally:
+        control_describe.undo()
+    assert _live_version(store) == 2
+
+
+def test_the_api_follows_a_promotion(
+    client: Client, store: VocabularyStore, endpoint: str, runtime: Runtime
+) -> None:
+    from chalicelib import service
+
+    live(store, make_vocabulary(1))
+    runtime.answer("0.9")
+    assert client.http.post("/", body=b"superb").body == b"1"
+    key = store.publish(make_vocabulary(2))
+    _invoke(client, _event(client, key))
+    service.vocabulary_cache().get(force=True)  # what the TTL does, without waiting
+    runtime.answer("0.9")
+    response = client.http.post(
+        "/", headers={"Content-Type": "application/json"}, body=b'{"review": "superb"}'
+    )
+    assert response.json_body["vocabulary_version"] == 2

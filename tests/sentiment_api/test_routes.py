@@ -1,0 +1,282 @@
+"""The routes through chalice's test client: vocabulary in moto's S3, endpoint stubbed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.sentiment_api.conftest import ENDPOINT, Runtime, live, make_vocabulary
+from vocab_store import Encoder
+from vocab_store.store import VocabularyStore
+
+TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
+JSON = {"Content-Type": "application/json"}
+REVIEW = "A wonderful film, superb acting, the best of the year."
+
+
+@pytest.fixture
+def vocab(store: VocabularyStore) -> Any:
+    v = make_vocabulary(3)
+    live(store, v)
+    return v
+
+
+def _expected(vocab: Any, texts: list[str]) -> dict[str, Any]:
+    return {
+        "EndpointName": ENDPOINT,
+        "ContentType": "text/csv",
+        "Accept": "text/csv",
+        "Body": Encoder(vocab).body(texts),
+    }
+
+
+def _cors(response: Any) -> None:
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/", "/predict"])
+def test_text_review_gets_0_or_1_as_text(
+    client: Client, runtime: Runtime, vocab: Any, path: str
+) -> None:
+    runtime.answer("0.93\n", _expected(vocab, [REVIEW]))
+    response = client.http.post(path, headers=TEXT, body=REVIEW.encode())
+    assert response.status_code == 200
+    assert response.body == b"1"
+    assert response.headers["Content-Type"] == "text/plain"
+    _cors(response)
+    runtime.stub.assert_no_pending_responses()
+
+
+def test_json_review_gets_the_full_verdict(client: Client, runtime: Runtime, vocab: Any) -> None:
+    runtime.answer("0.25", _expected(vocab, [REVIEW]))
+    response = client.http.post("/predict", headers=JSON, body=json.dumps({"review": REVIEW}))
+    assert response.status_code == 200
+    assert response.json_body == {
+        "sentiment": 0,
+        "label": "negative",
+        "probability": 0.25,
+        "vocabulary_version": 3,
+        "model": ENDPOINT,
+    }
+    _cors(response)
+
+
+def test_latin1_charset_is_honoured(client: Client, runtime: Runtime, vocab: Any) -> None:
+    review = "Superb acting, café scenes."
+    runtime.answer("0.5", _expected(vocab, [review]))
+    response = client.http.post(
+        "/",
+        headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
+        body=review.encode("latin-1"),
+    )
+    assert response.body == b"1"  # rounding at 0.5 goes up
+
+
+def test_batch_answers_by_index_with_per_item_errors(
+    client: Client, runtime: Runtime, vocab: Any
+) -> None:
+    reviews = ["Terrible, awful plot.", "  ", REVIEW, 7]
+    runtime.answer("0.1\n0.8", _expected(vocab, ["Terrible, awful plot.", REVIEW]))
+    response = client.http.post("/batch", headers=JSON, body=json.dumps({"reviews": reviews}))
+    assert response.status_code == 200
+    results = response.json_body["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3]
+    assert results[0]["sentiment"] == 0 and results[2]["sentiment"] == 1
+    assert results[1]["status"] == 400 and results[3]["status"] == 400
+    assert response.json_body["vocabulary_version"] == 3
+    runtime.stub.assert_no_pending_responses()  # one multi-row call
+
+
+def test_batch_over_25_is_400(client: Client, vocab: Any) -> None:
+    body = json.dumps({"reviews": ["good"] * 26})
+    response = client.http.post("/batch", headers=JSON, body=body)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        (TEXT, b"", 400),
+        (TEXT, b"  \n\t ", 400),
+        (TEXT, b"\xff\xfe bad bytes", 400),
+        (JSON, b'{"text": "wrong key"}', 400),
+        (JSON, b'["review"]', 400),
+        (JSON, b"{not json", 400),
+        (JSON, b'{"review": 5}', 400),
+        (TEXT, b"a" * 100_001, 413),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"review=good", 415),
+        ({"Content-Type": "text/plain; charset=klingon"}, b"good", 415),
+    ],
+)
+def test_bad_requests_get_one_sentence_and_cors(
+    client: Client, headers: dict[str, str], body: bytes, status: int
+) -> None:
+    # No vocabulary and no endpoint needed: the request is refused before either.
+    response = client.http.post("/predict", headers=headers, body=body)
+    assert response.status_code == status
+    _cors(response)
+    message = response.json_body["message"]
+    assert message.endswith(".") and "\n" not in message and "Traceback" not in message
+
+
+def test_size_limit_is_a_setting(
+    client: Client, monkeypatch: pytest.MonkeyPatch, vocab: Any
+) -> None:
+    from chalicelib import settings
+
+    monkeypatch.setenv("SENTIMENT_MAX_REVIEW_BYTES", "10")
+    settings.clear()
+    response = client.http.post("/", headers=TEXT, body=b"eleven byte")
+    assert response.status_code == 413
+    assert "10 bytes" in response.json_body["message"]
+
+
+@pytest.mark.parametrize("path", ["/", "/predict"])
+def test_get_on_predict_is_405(client: Client, path: str) -> None:
+    response = client.http.get(path)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    _cors(response)
+
+
+def test_no_vocabulary_yet_is_503_with_retry_after(client: Client, s3: Any) -> None:
+    response = client.http.post("/", headers=TEXT, body=b"good film")
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    _cors(response)
+    health = client.http.get("/health")
+    assert health.status_code == 503
+    assert health.json_body["status"] == "no-vocabulary"
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "retry_after"),
+    [
+        ("ModelNotReadyException", 503, True),
+        ("ThrottlingException", 503, True),
+        ("ValidationError", 503, True),
+        ("ModelError", 502, False),
+    ],
+)
+def test_endpoint_faults(
+    client: Client, runtime: Runtime, vocab: Any, fault: str, status: int, retry_after: bool
+) -> None:
+    runtime.fail(fault, 424 if fault == "ModelError" else 400)
+    response = client.http.post("/", headers=TEXT, body=REVIEW.encode())
+    assert response.status_code == status
+    assert ("Retry-After" in response.headers) is retry_after
+    _cors(response)
+    assert b"arn:" not in response.body and b"details" not in response.body
+
+
+@pytest.mark.parametrize(
+    "answer", ["", "1.5", "-0.1", "nan", "positive", "0.2\n0.3", "0.2,", "\xff"]
+)
+def test_a_non_probability_answer_is_502(
+    client: Client, runtime: Runtime, vocab: Any, answer: str
+) -> None:
+    runtime.answer(answer.encode("latin-1"))
+    response = client.http.post("/", headers=TEXT, body=REVIEW.encode())
+    assert response.status_code == 502
+    _cors(response)
+
+
+def test_endpoint_timeout_is_504(
+    client: Client, vocab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+    from chalicelib import endpoint
+
+    class Slow:
+        def __init__(self, exc: Exception) -> None:
+            self.exc = exc
+
+        def invoke_endpoint(self, **kwargs: Any) -> Any:
+            raise self.exc
+
+    endpoint.set_client(Slow(ReadTimeoutError(endpoint_url="http://x")))
+    assert client.http.post("/", headers=TEXT, body=REVIEW.encode()).status_code == 504
+    endpoint.set_client(Slow(ConnectTimeoutError(endpoint_url="http://x")))
+    assert client.http.post("/", headers=TEXT, body=REVIEW.encode()).status_code == 503
+
+
+def test_an_unexpected_error_is_a_logged_500_without_details(
+    client: Client, vocab: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from chalicelib import endpoint
+
+    class Broken:
+        def invoke_endpoint(self, **kwargs: Any) -> Any:
+            raise KeyError("secret internals")
+
+    endpoint.set_client(Broken())
+    with caplog.at_level(logging.INFO):
+        response = client.http.post("/", headers=TEXT, body=REVIEW.encode())
+    assert response.status_code == 500
+    assert b"secret" not in response.body
+    _cors(response)
+    assert any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def test_one_structured_log_line_per_request_without_the_review(
+    client: Client, runtime: Runtime, vocab: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime.answer("0.9")
+    with caplog.at_level(logging.INFO, logger="sentiment_api.requests"):
+        client.http.post("/predict", headers=TEXT, body=b"superb secret-review-words")
+    lines = [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "sentiment_api.requests"
+    ]
+    assert len(lines) == 1
+    assert lines[0]["route"] == "POST /predict" and lines[0]["status"] == 200
+    assert lines[0]["vocabulary_version"] == 3 and lines[0]["endpoint"] == ENDPOINT
+    assert lines[0]["latency_ms"] >= 0
+    assert "secret-review-words" not in caplog.text
+
+
+def test_health_reports_vocabulary_and_endpoint(
+    client: Client, runtime: Runtime, vocab: Any
+) -> None:
+    runtime.answer("0.5")
+    response = client.http.get("/health")
+    assert response.status_code == 200
+    body = response.json_body
+    assert body["status"] == "ok" and body["stage"] == "test"
+    assert body["vocabulary"]["version"] == 3 and body["vocabulary"]["age_seconds"] >= 0
+    assert body["endpoint"] == {"name": ENDPOINT, "answers": True}
+    assert (
+        "arn:" not in response.body.decode() and "sentiment-api-local" not in response.body.decode()
+    )
+    _cors(response)
+    runtime.fail("ModelNotReadyException")
+    degraded = client.http.get("/health")
+    assert degraded.status_code == 503 and degraded.json_body["endpoint"]["answers"] is False
+
+
+def test_endpoint_falls_back_to_the_setting(
+    client: Client, runtime: Runtime, store: VocabularyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import settings
+
+    v = make_vocabulary(4, endpoint=None)
+    live(store, v)
+    monkeypatch.setenv("SENTIMENT_ENDPOINT", "sentiment-fallback")
+    settings.clear()
+    runtime.answer("0.7", {**_expected(v, [REVIEW]), "EndpointName": "sentiment-fallback"})
+    assert client.http.post("/", headers=TEXT, body=REVIEW.encode()).body == b"1"
+
+
+def test_libsvm_vocabulary_sends_libsvm(
+    client: Client, runtime: Runtime, store: VocabularyStore
+) -> None:
+    v = make_vocabulary(5, content_type="text/libsvm")
+    live(store, v)
+    expected = {**_expected(v, [REVIEW]), "ContentType": "text/libsvm"}
+    assert b":" in expected["Body"]
+    runtime.answer("0.7", expected)
+    assert client.http.post("/", headers=TEXT, body=REVIEW.encode()).body == b"1"
