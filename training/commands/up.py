@@ -1,0 +1,79 @@
+"""``sentiment up``: the whole product offline, on 127.0.0.1, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from training.local_stack import LocalSettings, LocalStack
+
+_D = LocalSettings()
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--api-port", type=int, default=_D.api_port, help="the API's port (%(default)s)")
+    add("--web-port", type=int, default=_D.web_port, help="the page's port (%(default)s)")
+    add("--moto-port", type=int, default=0, help="moto's port (default: any free one)")
+    add("--runtime-port", type=int, default=0, help="the runtime's port (default: any free one)")
+    add("--artifacts", type=Path, default=_D.artifacts_dir, help="runs (%(default)s)")
+    add("--run", default=_D.run, help="the run to serve (%(default)s)")
+    add("--state-dir", type=Path, default=_D.state_dir, help="logs go here (%(default)s)")
+    add("--no-train", action="store_true", help="fail instead of training when there is no run")
+
+
+def _train_first(artifacts: Path) -> None:
+    from training.pipeline import TrainConfig, train_run
+
+    print(
+        f"No trained model in {artifacts}/latest yet: training one first on IMDB "
+        "(about 3-5 minutes on 2 cores; later starts skip this)."
+    )
+    train_run(TrainConfig(artifacts_dir=artifacts))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.run == "latest" and not (args.artifacts / "latest").exists():
+        if args.no_train:
+            print(f"No run in {args.artifacts}/latest: run `sentiment train` first.")
+            return 2
+        _train_first(args.artifacts)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    settings = LocalSettings(
+        artifacts_dir=args.artifacts,
+        run=args.run,
+        state_dir=args.state_dir,
+        api_port=args.api_port,
+        web_port=args.web_port,
+        moto_port=args.moto_port,
+        runtime_port=args.runtime_port,
+    )
+    local = LocalStack(settings, progress=lambda msg: print(f"… {msg}", flush=True))
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        local.start()
+        print(
+            "\nsentiment-api is running offline.\n"
+            f"  the page:  {local.web_url}\n"
+            f"  the API:   {local.api_url}   (try: curl -d 'A wonderful film' {local.api_url})\n"
+            f"  health:    {local.api_url}health\n"
+            f"  logs:      {settings.state_dir}/\n"
+            "Press Ctrl-C to stop every process.",
+            flush=True,
+        )
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping…", flush=True)
+        local.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0

@@ -1,0 +1,204 @@
+"""The whole product on one machine: the stand-ins, seeded from the artifacts on disk.
+
+``sentiment up`` and the end-to-end tests use this. It starts the devstack stand-ins and
+then does what a person does on AWS, with the same code: upload the run's model and deploy
+it (low level: model, endpoint config, endpoint), publish its vocabulary to the watched
+prefix (the S3 handler validates and promotes it), and wait until the API serves it. moto
+keeps everything in memory, so every start re-seeds the local S3 from ``artifacts/``: the
+folder on disk is the source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.errors import DevstackError
+from devstack.stack import Stack, StackSettings
+from training.artifacts import load_vocabulary, resolve_run
+from training.aws.deploy import DeployedEndpoint, deploy_run
+from training.aws.naming import LOCAL_ROLE_ARN
+from training.aws.publish import publish_run
+from training.errors import StackError
+from vocab_store.store import VocabularyStore
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+HANDLER = "app.py:refresh_vocabulary"
+# What children inherit from this process; AWS_* come from the stack, never from the shell.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SSL_CERT_FILE")
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """Where things are and which ports to use (0: any free port)."""
+
+    artifacts_dir: Path = Path("artifacts")
+    run: str = "latest"
+    state_dir: Path = Path(".devstack")
+    app_dir: Path = REPO / "sentiment_api"
+    web_dir: Path = REPO / "web"
+    bucket: str = "sentiment-api-local"
+    api_port: int = 8000
+    web_port: int = 8080
+    moto_port: int = 0
+    runtime_port: int = 0
+    ready_timeout: float = 60.0
+    app_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LocalStack:
+    """The running stand-ins and what was deployed on them. Use as a context manager."""
+
+    settings: LocalSettings
+    progress: Callable[[str], None] = log.info
+    stack: Stack | None = None
+    endpoint: DeployedEndpoint | None = None
+    vocabulary_version: int | None = None
+
+    @property
+    def api_url(self) -> str:
+        return self._stack().api_url
+
+    @property
+    def web_url(self) -> str:
+        return self._stack().web_url
+
+    def _stack(self) -> Stack:
+        if self.stack is None:
+            raise StackError("the local stack is not started")
+        return self.stack
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the local stand-ins."""
+        return self._stack().client(service)
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment variables that point boto3 at the stand-ins."""
+        return self._stack().aws_env()
+
+    def start(self) -> LocalStack:
+        s = self.settings
+        run_dir = resolve_run(s.artifacts_dir, s.run)
+        s.state_dir.mkdir(parents=True, exist_ok=True)
+        config_js = s.state_dir / "config.js"
+        stack = Stack(
+            StackSettings(
+                state_dir=s.state_dir,
+                app_dir=s.app_dir,
+                handler=HANDLER,
+                web_dir=s.web_dir,
+                web_files={"/config.js": config_js},
+                app_env={"SENTIMENT_STAGE": "local", "SENTIMENT_BUCKET": s.bucket, **s.app_env},
+                base_env={k: v for k, v in os.environ.items() if k in _INHERITED},
+                bucket=s.bucket,
+                api_port=s.api_port,
+                web_port=s.web_port,
+                moto_port=s.moto_port,
+                runtime_port=s.runtime_port,
+            )
+        )
+        self.stack = stack
+        try:
+            stack.check_ports()
+            self.progress("starting moto (S3 and the SageMaker control plane)")
+            stack.start_moto()
+            s3, sagemaker = stack.client("s3"), stack.client("sagemaker")
+            s3.create_bucket(Bucket=s.bucket)
+            self.progress("starting the local SageMaker runtime")
+            stack.start_runtime()
+            self.progress(f"deploying {run_dir.name}: model, endpoint config, endpoint")
+            self.endpoint = deploy_run(
+                run_dir,
+                bucket=s.bucket,
+                role_arn=LOCAL_ROLE_ARN,
+                s3=s3,
+                sagemaker=sagemaker,
+                poll_seconds=0,
+                progress=self.progress,
+            )
+            self.progress("starting S3 event delivery, the API (chalice local) and the page")
+            stack.start_relay()
+            stack.start_api()
+            config_js.write_text(_page_config(stack.api_url), encoding="utf-8")
+            stack.start_web()
+            store = VocabularyStore(s.bucket, s3_client=s3)
+            key = publish_run(run_dir, store=store, sagemaker=sagemaker)
+            self.vocabulary_version = load_version(store, key)
+            self.progress(f"published the vocabulary ({key}); waiting for the API to serve it")
+            self.wait_serving(self.vocabulary_version, s.ready_timeout)
+        except DevstackError as exc:
+            self.stop()
+            raise StackError(str(exc)) from exc
+        except BaseException:
+            self.stop()
+            raise
+        log.debug("vocabulary of %s live", load_vocabulary(run_dir).fingerprint[:12])
+        return self
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """The API's ``GET /health`` status and body."""
+        return get_json(self.api_url + "health")
+
+    def wait_serving(self, version: int | None, timeout: float) -> dict[str, Any]:
+        """Wait until ``/health`` is ok and reports ``version`` (any, when ``None``)."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            try:
+                status, body = self.health()
+                last = body
+                served = (body.get("vocabulary") or {}).get("version")
+                if status == 200 and (version is None or served == version):
+                    return body
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise StackError(
+            f"the API did not serve vocabulary version {version} within {timeout:.0f} s "
+            f"(last /health: {last}); see the logs in {self.settings.state_dir}"
+        )
+
+    def stop(self) -> None:
+        if self.stack is not None:
+            self.stack.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def load_version(store: VocabularyStore, key: str) -> int:
+    """The version of the vocabulary published at ``key``."""
+    return store.read(key).version
+
+
+def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
+    """GET ``url``; its status and JSON body, for errors too."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        try:
+            return err.code, json.loads(err.read())
+        except ValueError:
+            return err.code, {}
+
+
+def _page_config(api_url: str) -> str:
+    return (
+        "// Written by `sentiment up`: the page calls the local API.\n"
+        f"window.SENTIMENT_CONFIG = {json.dumps({'apiUrl': api_url})};\n"
+    )
