@@ -5,6 +5,7 @@ it reads the channels from moto's S3 the way the container parses them, fits the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -109,3 +110,57 @@ def test_training_rows_are_label_first_with_no_header() -> None:
 def test_missing_settings_are_named() -> None:
     with pytest.raises(UsageError, match="SENTIMENT_SAGEMAKER_ROLE"):
         SageMakerTrainingSettings(bucket=BUCKET, role_arn="", region="us-east-1", run_id=RUN)
+
+
+def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(s3: Any, tmp_path: Any) -> None:
+    """The whole pipeline with the fit in a (fake) training job: the run folder holds the
+    job's model, and `sentiment evaluate` re-scores it from its files to the same metrics."""
+    from tests.conftest import IMDB_DIR, STOPWORDS
+    from training.evaluate import evaluate_run
+    from training.pipeline import TrainConfig, train_run
+
+    jobs: list[FakeJob] = []
+
+    def make(*, run_id: str, content_type: str, **params: Any) -> SageMakerClassifier:
+        settings = SageMakerTrainingSettings(
+            bucket=BUCKET, role_arn=ROLE, region="us-east-1", run_id=run_id
+        )
+        fake = FakeJob(s3, width=500)
+        jobs.append(fake)
+        return SageMakerClassifier(
+            settings=settings, s3=s3, content_type=content_type, launch=fake, **params
+        )
+
+    config = TrainConfig(
+        data_dir=IMDB_DIR,
+        stopwords_path=STOPWORDS,
+        artifacts_dir=tmp_path / "artifacts",
+        cache_dir=tmp_path / "cache",
+        train_limit=1000,
+        test_limit=300,
+        max_terms=500,
+        progress=False,
+    )
+    run_dir = train_run(config, make_classifier=make)
+
+    (fake,) = jobs
+    (job,) = fake.jobs
+    assert job.name == f"sentiment-{run_dir.name}"
+    assert artifacts.read_model_bytes(run_dir / artifacts.MODEL_ARCHIVE) == fake.model
+    metrics = json.loads((run_dir / artifacts.METRICS).read_text())
+    assert metrics["test"]["accuracy"] > 0.6
+    again = evaluate_run(run_dir, IMDB_DIR, limit=300, seed=config.seed, progress=False)
+    assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+
+
+def test_train_sagemaker_names_a_missing_role_before_any_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.cli import main
+
+    monkeypatch.setenv("SENTIMENT_BUCKET", BUCKET)
+    monkeypatch.delenv("SENTIMENT_SAGEMAKER_ROLE", raising=False)
+    code = main(["train", "--sagemaker", "--region", "us-east-1", "--artifacts", str(tmp_path)])
+    assert code != 0
+    assert "SENTIMENT_SAGEMAKER_ROLE" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
