@@ -30,7 +30,7 @@ def _train_first(artifacts: Path) -> None:
 
     print(
         f"No trained model in {artifacts}/latest yet: training one first on IMDB "
-        "(about 3-5 minutes on 2 cores; later starts skip this)."
+        "(about a minute on 2 cores; later starts skip this)."
     )
     train_run(TrainConfig(artifacts_dir=artifacts))
 
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             "\nsentiment-api is running offline.\n"
             f"  the page:  {local.web_url}\n"
-            f"  the API:   {local.api_url}   (try: curl -d 'A wonderful film' {local.api_url})\n"
+            f"  the API:   {local.api_url}\n"
+            f"  try:       curl -H 'Content-Type: text/plain' -d 'A wonderful film' {local.api_url}\n"
             f"  health:    {local.api_url}health\n"
             f"  logs:      {settings.state_dir}/\n"
             "Press Ctrl-C to stop every process.",

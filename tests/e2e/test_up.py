@@ -1,0 +1,199 @@
+"""``sentiment up`` as a person runs it: a subprocess that prints its URLs, serves the run
+in the artifacts folder, and leaves no process behind on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, free_port
+from tests.e2e.conftest import call
+from tests.e2e.test_stack import POSITIVE
+
+SENTIMENT = Path(sys.executable).parent / "sentiment"
+READY = "Press Ctrl-C to stop every process."
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def using_moto(port: int, *, besides: int) -> set[int]:
+    """Live processes of a stack whose moto listens on ``port``: moto itself (the port is
+    in its arguments) and every child given ``AWS_ENDPOINT_URL_S3`` pointing at it, even
+    one that lost its parent. ``besides`` (the ``sentiment up`` process) is left out."""
+    url = f"=http://127.0.0.1:{port}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == besides:
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if (str(port).encode() in argv or url in environ) and alive(int(entry.name)):
+            found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Up:
+    def __init__(self, artifacts: Path, state: Path, *extra: str) -> None:
+        self.api_port, self.web_port = free_port(), free_port()
+        self.moto_port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                str(SENTIMENT),
+                "up",
+                "--artifacts",
+                str(artifacts),
+                "--state-dir",
+                str(state),
+                "--api-port",
+                str(self.api_port),
+                "--web-port",
+                str(self.web_port),
+                "--moto-port",
+                str(self.moto_port),
+                *extra,
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            if READY in line:
+                return
+        raise AssertionError("sentiment up never got ready:\n" + "\n".join(self.lines))
+
+    def finish(self, timeout: float = 30.0) -> int:
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.lines.extend(out.splitlines())
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            for pid in descendants(self.proc.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture
+def artifacts(small_run: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "artifacts"
+    shutil.copytree(small_run.parent, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+def up_factory(tmp_path: Path) -> Iterator[list[Up]]:
+    started: list[Up] = []
+    yield started
+    for up in started:
+        up.kill()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_up_serves_prints_its_urls_and_stops_everything(
+    signum: int, artifacts: Path, tmp_path: Path, up_factory: list[Up]
+) -> None:
+    up = Up(artifacts, tmp_path / "state")
+    up_factory.append(up)
+    up.wait_ready()
+    text = "\n".join(up.lines)
+    api = f"http://127.0.0.1:{up.api_port}/"
+    assert f"http://127.0.0.1:{up.web_port}/" in text and api in text
+
+    # The hint it prints is a command that works.
+    assert f"curl -H 'Content-Type: text/plain' -d 'A wonderful film' {api}" in text
+    answer = call(api, POSITIVE.encode(), headers={"Content-Type": "text/plain"})
+    assert (answer.status, answer.body) == (200, b"1")
+    page = call(f"http://127.0.0.1:{up.web_port}/config.js", method="GET")
+    assert api.encode() in page.body
+
+    children = descendants(up.proc.pid)
+    assert len(children) >= 5  # moto, runtime, relay, chalice local, static server
+    assert children <= using_moto(up.moto_port, besides=up.proc.pid)
+    up.proc.send_signal(signum)
+    assert up.finish() == 0
+    assert "stopping" in "\n".join(up.lines)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in children if alive(pid)] == []
+    assert using_moto(up.moto_port, besides=up.proc.pid) == set()
+
+
+def test_a_taken_port_is_a_clear_error_and_nothing_is_left(
+    artifacts: Path, tmp_path: Path, up_factory: list[Up]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        up = Up(artifacts, tmp_path / "state", "--runtime-port", str(port))
+        up_factory.append(up)
+        code = up.finish(timeout=60)
+    text = "\n".join(up.lines)
+    assert code != 0
+    assert f"port {port}" in text and "already in use" in text
+    assert "Traceback" not in text
+    assert using_moto(up.moto_port, besides=up.proc.pid) == set()
+
+
+def test_no_run_and_no_train_says_what_to_do(tmp_path: Path, up_factory: list[Up]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    up = Up(empty, tmp_path / "state", "--no-train")
+    up_factory.append(up)
+    assert up.finish() == 2
+    assert "sentiment train" in "\n".join(up.lines)
