@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
             "\nsentiment-api is running offline.\n"
             f"  the page:  {local.web_url}\n"
             f"  the API:   {local.api_url}\n"
-            f"  try:       curl -H 'Content-Type: text/plain' -d 'A wonderful film' {local.api_url}\n"
+            "  try:       curl -H 'Content-Type: text/plain' -d 'A wonderful film' "
+            f"{local.api_url}\n"
             f"  health:    {local.api_url}health\n"
             f"  logs:      {settings.state_dir}/\n"
             "Press Ctrl-C to stop every process.",
