@@ -40,6 +40,16 @@ from devstack.processes import (
 
 # Variables that would send a child somewhere else than the stand-ins.
 _STRIPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE")
+# `chalice local`, tuned for many clients: Nagle's algorithm off on its sockets (it writes a
+# response's headers and body in two sends, so on a kept-alive connection the body waited
+# for the client's delayed ACK, 40 ms on Linux loopback, on every request), and a listen
+# backlog of 128 instead of socketserver's 5 (32 clients connecting at once got resets).
+_CHALICE_LOCAL = (
+    "import sys; import chalice.local; "
+    "chalice.local.ChaliceRequestHandler.disable_nagle_algorithm = True; "
+    "chalice.local.ThreadedHTTPServer.request_queue_size = 128; "
+    "from chalice.cli import main; sys.exit(main())"
+)
 _ENDPOINT_VARS = (
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL_SQS",
@@ -268,7 +278,7 @@ class Stack:
                 "would miss the stand-ins: remove these variables from that stage (the "
                 "stack passes them in the environment)"
             )
-        chalice = [s.python, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+        chalice = [s.python, "-c", _CHALICE_LOCAL]
         argv = chalice + ["local", "--stage", s.stage, "--host", s.host, "--port", str(port)]
         argv += ["--no-autoreload"]
         ready = http_ready(self.api_url)
