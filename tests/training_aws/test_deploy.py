@@ -11,7 +11,8 @@ import pytest
 from tests.training_aws.conftest import BUCKET, ROLE
 from training.aws import deploy
 from training.aws.deploy import ServerlessConfig, deploy_run
-from training.aws.naming import FINGERPRINT_TAG, PROJECT_TAG, RUN_TAG
+from training.aws.naming import FEATURE_COUNT_TAG, FINGERPRINT_TAG, PROJECT_TAG, RUN_TAG
+from training.aws.runs import load_run
 from training.errors import UsageError
 
 RUN = "20261123-091500-a1b2"
@@ -63,6 +64,7 @@ def test_real_time_deploy_creates_tagged_model_config_and_endpoint(
             PROJECT_TAG: "sentiment-api",
             RUN_TAG: RUN,
             FINGERPRINT_TAG: result.fingerprint,
+            FEATURE_COUNT_TAG: str(load_run(run_dir).vocabulary.feature_count),
         }
 
 

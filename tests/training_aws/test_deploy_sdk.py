@@ -18,7 +18,7 @@ from botocore.stub import ANY, Stubber
 
 from tests.training_aws.conftest import BUCKET, ROLE
 from training.aws.deploy import ServerlessConfig
-from training.aws.naming import FINGERPRINT_TAG, PROJECT_TAG, RUN_TAG
+from training.aws.naming import FEATURE_COUNT_TAG, FINGERPRINT_TAG, PROJECT_TAG, RUN_TAG
 from training.errors import AwsError
 
 pytest.importorskip("sagemaker.core.resources", reason="the aws extra is not installed")
@@ -74,11 +74,13 @@ def s3() -> Any:
     return client
 
 
-def expect_deploy(stub: Stubber, fingerprint: str, *, serverless: bool, final: str) -> None:
+def expect_deploy(stub: Stubber, run: Any, *, serverless: bool, final: str) -> None:
+    fingerprint = run.fingerprint
     tags = [
         {"Key": PROJECT_TAG, "Value": "sentiment-api"},
         {"Key": RUN_TAG, "Value": RUN},
         {"Key": FINGERPRINT_TAG, "Value": fingerprint},
+        {"Key": FEATURE_COUNT_TAG, "Value": str(run.vocabulary.feature_count)},
     ]
     not_found(stub, "describe_endpoint", "endpoint")
     not_found(stub, "describe_model", "model")
@@ -158,7 +160,7 @@ def test_high_level_deploy_makes_the_same_resources(
     session, client = sdk_client
     run_dir = make_run(RUN)
     with Stubber(client) as stub:
-        expect_deploy(stub, load_run(run_dir).fingerprint, serverless=serverless, final="InService")
+        expect_deploy(stub, load_run(run_dir), serverless=serverless, final="InService")
         result = deploy_run_high_level(
             run_dir,
             bucket=BUCKET,
@@ -185,7 +187,7 @@ def test_a_failed_endpoint_is_reported(
     session, client = sdk_client
     run_dir = make_run(RUN)
     with Stubber(client) as stub:
-        expect_deploy(stub, load_run(run_dir).fingerprint, serverless=False, final="Failed")
+        expect_deploy(stub, load_run(run_dir), serverless=False, final="Failed")
         with pytest.raises(AwsError, match="teardown"):
             deploy_run_high_level(
                 run_dir,

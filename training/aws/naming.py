@@ -13,6 +13,9 @@ PROJECT_TAG = "sentiment-api:project"
 PROJECT = "sentiment-api"
 RUN_TAG = "sentiment-api:run"
 FINGERPRINT_TAG = "sentiment-api:model-fingerprint"
+# How many features the model reads: the S3 handler rejects a vocabulary of another width
+# (the XGBoost container silently accepts rows with fewer columns than the model has).
+FEATURE_COUNT_TAG = "sentiment-api:feature-count"
 VARIANT = "AllTraffic"
 
 # The local stack has no IAM: moto accepts any well-formed role ARN.
@@ -41,13 +44,18 @@ def model_key(run_id: str) -> str:
     return f"models/{run_id}/model.tar.gz"
 
 
-def project_tags(run_id: str, fingerprint: str) -> list[dict[str, str]]:
+def project_tags(
+    run_id: str, fingerprint: str, feature_count: int | None = None
+) -> list[dict[str, str]]:
     """The tags every SageMaker resource of a run carries (boto3's shape)."""
-    return [
+    tags = [
         {"Key": PROJECT_TAG, "Value": PROJECT},
         {"Key": RUN_TAG, "Value": run_id},
         {"Key": FINGERPRINT_TAG, "Value": fingerprint},
     ]
+    if feature_count is not None:
+        tags.append({"Key": FEATURE_COUNT_TAG, "Value": str(feature_count)})
+    return tags
 
 
 def is_project(tags: dict[str, str]) -> bool:
