@@ -60,10 +60,13 @@ def default_s3_client() -> Any:
 
             _default_client = boto3.client(
                 "s3",
+                # Worst case 2 attempts x (1 s connect + 2 s read) plus backoff, about 7 s:
+                # with the endpoint call's 17 s it stays inside the API Lambda's 25 s.
+                # (botocore's max_attempts would count retries only: 3 attempts.)
                 config=Config(
-                    connect_timeout=2,
-                    read_timeout=5,
-                    retries={"mode": "standard", "max_attempts": 2},
+                    connect_timeout=1,
+                    read_timeout=2,
+                    retries={"mode": "standard", "total_max_attempts": 2},
                 ),
             )
         return _default_client

@@ -49,7 +49,9 @@ def runtime_client() -> Any:
                 config=Config(
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
-                    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                    # total_max_attempts counts the first attempt; botocore's max_attempts
+                    # would count retries only (3 attempts, about 26 s: past the Lambda's 25).
+                    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
                 ),
             )
         return _client
