@@ -60,6 +60,12 @@ def _decode(body: bytes, charset: str | None) -> str:
         if name == "utf-8":
             raise NotUtf8() from exc
         raise BadRequest("The request body is not valid text in its declared charset.") from exc
+    except (LookupError, UnicodeError) as exc:
+        # A codec that is not a text encoding (rot13, base64, zlib) or that never decodes
+        # (undefined): a charset we do not support, not our failure.
+        raise UnsupportedMediaType(
+            "The charset of the request is not supported; send UTF-8 text."
+        ) from exc
 
 
 def _check_review(review: str) -> str:
@@ -130,3 +136,5 @@ def _json(body: bytes, charset: str | None, limit: int) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise BadJson("The request body is not valid JSON.") from exc
+    except RecursionError as exc:  # nesting deeper than the parser's recursion limit
+        raise BadJson("The request body is nested too deeply.") from exc
