@@ -16,7 +16,9 @@ works against it through ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``:
 The endpoint's model is found through the control plane (``devstack.endpoints``) and
 evaluated as the XGBoost container would (``devstack.xgb_container``). ``GET /ping``
 answers 200 (readiness). ``/_devstack/faults`` is the separate fault-injection hook
-(``devstack.faults``).
+(``devstack.faults``); ``/_devstack/invocations`` lists the shapes (content type, row count,
+width of each row) of the last invocations, for tests of what the API sends
+(``devstack.invocations``; ``DELETE`` clears).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from urllib.parse import unquote, urlsplit
 from devstack import child, xgb_container
 from devstack.endpoints import EndpointModels, EndpointNotFound, ModelLoadError, VariantNotFound
 from devstack.faults import ERROR_STATUS, Faults, FaultSpecError, parse_fault
+from devstack.invocations import Invocations
+from devstack.invocations import describe as describe_invocation
 
 log = logging.getLogger("devstack.runtime")
 
@@ -42,6 +46,7 @@ DEFAULT_ACCOUNT = "123456789012"  # moto's account
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 _INVOKE_PATH = re.compile(r"/endpoints/([^/]+)/invocations")
 _FAULTS_PATH = "/_devstack/faults"
+_INVOCATIONS_PATH = "/_devstack/invocations"
 
 
 class RuntimeServer(ThreadingHTTPServer):
@@ -62,11 +67,17 @@ class RuntimeServer(ThreadingHTTPServer):
         self.account_id = account_id
         self.region = region
         self.faults = Faults()
+        self.invocations = Invocations()
 
 
 class RuntimeHandler(BaseHTTPRequestHandler):
     server: RuntimeServer
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+    # Headers and body go out in two writes; with Nagle on, the second waits for the
+    # client's delayed ACK (40 ms on Linux loopback) on every keep-alive request.
+    disable_nagle_algorithm = True
+    # The invocation being answered: (endpoint, body, content type), recorded by _send.
+    _pending: tuple[str, bytes, str | None] | None = None
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         log.debug("%s " + format, self.address_string(), *args)
@@ -77,6 +88,13 @@ class RuntimeHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        if self._pending is not None:
+            # Recorded before answering, so whoever got the answer can already see it.
+            endpoint, sent, content_type = self._pending
+            self._pending = None
+            self.server.invocations.record(
+                describe_invocation(endpoint, sent, content_type, status)
+            )
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -125,13 +143,20 @@ class RuntimeHandler(BaseHTTPRequestHandler):
             self._send(200, b"", {"Content-Type": "text/plain"})
         elif path == _FAULTS_PATH:
             self._send(200, self.server.faults.as_json(), {"Content-Type": "application/json"})
+        elif path == _INVOCATIONS_PATH:
+            self._send(200, self.server.invocations.as_json(), {"Content-Type": "application/json"})
         else:
             self._send_error(404, "UnknownOperationException", {"message": "Not found"})
 
     def do_DELETE(self) -> None:  # noqa: N802
-        if urlsplit(self.path).path == _FAULTS_PATH:
+        path = urlsplit(self.path).path
+        if path == _FAULTS_PATH:
             self._read_body()
             self.server.faults.clear()
+            self._send(204, b"", {})
+        elif path == _INVOCATIONS_PATH:
+            self._read_body()
+            self.server.invocations.clear()
             self._send(204, b"", {})
         else:
             self._send_error(404, "UnknownOperationException", {"message": "Not found"})
@@ -154,6 +179,7 @@ class RuntimeHandler(BaseHTTPRequestHandler):
             return
         started = time.perf_counter()
         endpoint = unquote(match[1])
+        self._pending = (endpoint, body, self.headers.get("Content-Type"))
         status = self._invoke(endpoint, body)
         log.info(
             "invoke endpoint=%s status=%s bytes=%d ms=%.1f",
