@@ -1,0 +1,155 @@
+"""Helpers for the hardening tests (issue 8) against the running local stack: the local
+runtime's devstack hooks (faults, recorded invocations), the live vocabulary, the S3
+handler's log lines, and what every answer must look like."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import Answer
+from training.local_stack import LocalStack
+from vocab_store import Vocabulary
+from vocab_store.store import Pointer, VocabularyStore
+
+# One sentence for a person: a capital letter, no line break, one final full stop.
+_SENTENCE = re.compile(r"^[A-Z][^\n]*\.$")
+# What an error body must never carry.
+LEAKS = (
+    "Traceback",
+    "arn:",
+    'File "',
+    "Error:",
+    "Exception",
+    "botocore",
+    "KeyError",
+    "ValueError",
+    "RecursionError",
+    "LookupError",
+    "UnicodeError",
+    "ClientError",
+    "127.0.0.1",
+)
+
+
+def hook(stack: LocalStack, name: str, method: str = "GET", spec: Any = None) -> Any:
+    """Call the local runtime's ``/_devstack/NAME`` hook; its JSON answer, if any."""
+    assert stack.stack is not None
+    data = None if spec is None else json.dumps(spec).encode()
+    request = urllib.request.Request(
+        f"{stack.stack.runtime_url}/_devstack/{name}", data=data, method=method
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def clear_invocations(stack: LocalStack) -> None:
+    hook(stack, "invocations", "DELETE")
+
+
+def invocations(stack: LocalStack) -> list[dict[str, Any]]:
+    """What the runtime was sent since the last :func:`clear_invocations`."""
+    return list(hook(stack, "invocations"))
+
+
+def set_fault(stack: LocalStack, **fault: Any) -> None:
+    hook(stack, "faults", "POST", fault)
+
+
+def clear_faults(stack: LocalStack) -> None:
+    hook(stack, "faults", "DELETE")
+
+
+def store(stack: LocalStack) -> VocabularyStore:
+    return VocabularyStore(stack.settings.bucket, s3_client=stack.client("s3"))
+
+
+def live(stack: LocalStack) -> tuple[Pointer, Vocabulary]:
+    """The promoted pointer and the vocabulary it names."""
+    vocabularies = store(stack)
+    pointer = vocabularies.current_pointer()
+    assert pointer is not None
+    return pointer, vocabularies.read(pointer.key)
+
+
+def check_sentence(message: Any) -> None:
+    assert isinstance(message, str) and _SENTENCE.match(message), message
+    assert not any(leak in message for leak in LEAKS), message
+
+
+def check_answer(answer: Answer) -> None:
+    """Every answer: no 5xx unless asked for, CORS without credentials, and either a verdict
+    or an error with one clear sentence."""
+    assert answer.headers.get("access-control-allow-origin") == "*", answer.headers
+    assert "access-control-allow-credentials" not in answer.headers
+    if answer.status >= 400:
+        body = answer.json()
+        assert set(body) == {"error", "message"}, body
+        check_sentence(body["message"])
+    elif answer.headers["content-type"].startswith("text/plain"):
+        assert answer.body in (b"0", b"1"), answer.body
+    else:
+        body = answer.json()
+        for item in body.get("results", []):
+            if "error" in item:
+                check_sentence(item["message"])
+                assert 400 <= item["status"] < 500
+            else:
+                assert item["sentiment"] in (0, 1)
+
+
+def post_without_content_type(url: str, body: bytes, timeout: float = 30.0) -> Answer:
+    """POST with no Content-Type header at all (urllib always adds one)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.putrequest("POST", parts.path or "/", skip_accept_encoding=True)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return Answer(response.status, headers, response.read())
+    finally:
+        connection.close()
+
+
+def refresh_log_lines(stack: LocalStack) -> list[dict[str, Any]]:
+    """The S3 handler's outcome lines (it runs in the relay's process, which logs to
+    ``relay.log`` in the stack's state dir): ``{"key", "result", "reason", ...}``."""
+    path = Path(stack.settings.state_dir) / "relay.log"
+    lines = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        start = line.find('{"component": "vocabulary-refresh"')
+        if start >= 0:
+            lines.append(json.loads(line[start:]))
+    return lines
+
+
+def wait_for(what: str, found: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Poll ``found`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = found()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+
+
+def handled(stack: LocalStack, key: str, timeout: float = 20.0) -> dict[str, Any]:
+    """Wait until the S3 handler has logged its outcome for ``key``; that line."""
+    return dict(
+        wait_for(
+            f"the S3 handler's outcome for {key}",
+            lambda: next((x for x in refresh_log_lines(stack) if x.get("key") == key), None),
+            timeout,
+        )
+    )
