@@ -45,3 +45,47 @@ def time_encoding(encoder: Any, texts: list[str]) -> tuple[list[int], list[int]]
         sizes.append(len(body))
     times.sort()
     return times, sizes
+
+
+def encode_figures(vocabulary: Any, texts: list[str]) -> dict[str, float]:
+    """Encode figures of ``texts`` with a fresh encoder: p50/p99/mean ms, body sizes."""
+    import statistics
+
+    from vocab_store import Encoder
+
+    times, sizes = time_encoding(Encoder(vocabulary), texts)
+    return {
+        "p50_ms": percentile_ms(times, 0.5),
+        "p99_ms": percentile_ms(times, 0.99),
+        "mean_ms": statistics.fmean(times) / 1e6,
+        "body_mean": statistics.fmean(sizes),
+        "body_max": max(sizes),
+    }
+
+
+def encode_figures_in_fresh_process(vocabulary_path: str, data_dir: str) -> dict[str, float]:
+    """:func:`encode_figures` over the shuffled IMDB test reviews, in a new interpreter, as
+    a Lambda runs it: not in a process whose heap is full of training's objects, where
+    the garbage collector's full passes would be billed to the encoder."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, random, sys; from pathlib import Path\n"
+        "from bench import encode_figures\n"
+        "from training.data import load_split\n"
+        "from vocab_store import loads\n"
+        "vocab = loads(Path(sys.argv[1]).read_bytes())\n"
+        "texts = list(load_split(Path(sys.argv[2]), 'test').texts)\n"
+        "random.Random(1).shuffle(texts)\n"
+        "print(json.dumps(encode_figures(vocab, texts)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, vocabulary_path, data_dir],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench import check_targets, percentile_ms, time_encoding
-from vocab_store import Encoder, Tokenizer, TokenizerSettings, build_vocabulary, read_stopwords
+from bench import check_targets, encode_figures
+from vocab_store import Tokenizer, TokenizerSettings, build_vocabulary, read_stopwords
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
@@ -52,19 +52,17 @@ def main() -> int:
     train = _texts("train.jsonl.gz")
     random.Random(0).shuffle(train)
     vocab = build_vocabulary((tokenizer.terms(t) for t in train[:5000]), settings, max_terms=5000)
-    encoder = Encoder(vocab)
     test = _texts("test.jsonl.gz")
     random.Random(1).shuffle(test)
-    times, sizes = time_encoding(encoder, test)
-    p50, p99 = percentile_ms(times, 0.5), percentile_ms(times, 0.99)
+    enc = encode_figures(vocab, test)
     imp = import_time()
-    figures = {"p50_ms": p50, "p99_ms": p99, "import_s": imp}
+    figures = {"p50_ms": enc["p50_ms"], "p99_ms": enc["p99_ms"], "import_s": imp}
     print(f"vocabulary: {vocab.feature_count} terms, {vocab.content_type}")
     print(
-        f"encode per review over {len(test)} IMDB test reviews: p50 {p50:.3f} ms, "
-        f"p99 {p99:.3f} ms, mean {statistics.fmean(times) / 1e6:.3f} ms"
+        f"encode per review over {len(test)} IMDB test reviews: p50 {enc['p50_ms']:.3f} ms, "
+        f"p99 {enc['p99_ms']:.3f} ms, mean {enc['mean_ms']:.3f} ms"
     )
-    print(f"body size: mean {statistics.fmean(sizes):.0f} B, max {max(sizes)} B")
+    print(f"body size: mean {enc['body_mean']:.0f} B, max {enc['body_max']:.0f} B")
     print(f"import vocab_store in a fresh interpreter: {imp * 1000:.0f} ms (median of 7)")
     return check_targets(figures, TARGETS)
 

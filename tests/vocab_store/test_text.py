@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vocab_store import StopwordsNotFound, Tokenizer, TokenizerSettings, normalise, read_stopwords
-from vocab_store.text import ngrams
+from vocab_store.text import _FOLD, fold, ngrams
 
 
 def test_html_tags_are_removed_and_entities_decoded() -> None:
@@ -84,3 +84,18 @@ def test_read_stopwords_dedupes_and_skips_blanks(tmp_path: Path) -> None:
     path = tmp_path / "stop.txt"
     path.write_text("a\n\nthe\na\n", encoding="utf-8")
     assert read_stopwords(path) == ("a", "the")
+
+
+FOLDED = "".join(sorted(chr(k) for k in _FOLD))
+
+
+@given(st.text(alphabet=st.sampled_from(FOLDED) | st.characters(), max_size=200))
+def test_fold_replaces_exactly_what_the_table_says(text: str) -> None:
+    assert fold(text) == text.translate(_FOLD)
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "dd"]), max_size=12))
+def test_bigrams_are_adjacent_pairs(words: list[str]) -> None:
+    bigrams = ngrams(words, (2, 2))
+    assert bigrams == [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
+    assert ngrams(words, (1, 3))[: len(words)] == words
