@@ -197,3 +197,23 @@ def test_no_run_and_no_train_says_what_to_do(tmp_path: Path, up_factory: list[Up
     up_factory.append(up)
     assert up.finish() == 2
     assert "sentiment train" in "\n".join(up.lines)
+
+
+def test_ctrl_c_works_even_when_started_as_a_background_job(
+    artifacts: Path, tmp_path: Path, up_factory: list[Up]
+) -> None:
+    # A shell starts background jobs with SIGINT ignored; `sentiment up` still stops on it.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        up = Up(artifacts, tmp_path / "state")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    up_factory.append(up)
+    up.wait_ready()
+    children = descendants(up.proc.pid)
+    up.proc.send_signal(signal.SIGINT)
+    assert up.finish() == 0
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in children if alive(pid)] == []

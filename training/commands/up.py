@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
 from pathlib import Path
 from types import FrameType
 
@@ -41,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"No run in {args.artifacts}/latest: run `sentiment train` first.")
             return 2
         _train_first(args.artifacts)
-    stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # SIGTERM as Ctrl-C; and Ctrl-C even when started with SIGINT ignored (a shell's
+        # background job): both stop a start half-way as well as a running stack.
+        raise KeyboardInterrupt
 
     settings = LocalSettings(
         artifacts_dir=args.artifacts,
@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         runtime_port=args.runtime_port,
     )
     local = LocalStack(settings, progress=lambda msg: print(f"… {msg}", flush=True))
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, on_signal) for signum in signals}
     try:
         local.start()
         print(
@@ -70,12 +71,15 @@ def run(args: argparse.Namespace) -> int:
             "Press Ctrl-C to stop every process.",
             flush=True,
         )
-        while not stop.wait(1.0):
-            pass
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
+        for signum in signals:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(signum, signal.SIG_IGN)
         print("stopping…", flush=True)
         local.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
