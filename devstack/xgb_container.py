@@ -105,15 +105,18 @@ def _libsvm_matrix(payload: bytes) -> xgboost.DMatrix:
         values: list[float] = []
         lines = payload.strip().decode("utf-8").split("\n")
         for row_idx, line in enumerate(lines):
-            entries = [item.split(":") for item in line.split(" ") if ":" in item]
-            indices = [int(entry[0]) for entry in entries]
-            shift = 1 if indices and min(indices) >= 1 else 0
-            for index, entry in zip(indices, entries, strict=True):
-                if index - shift < 0:
-                    raise ValueError(f"negative feature index {index}")
-                rows.append(row_idx)
-                cols.append(index - shift)
-                values.append(float(entry[1]))
+            for item in line.split(" "):
+                if ":" in item:
+                    index, value = item.split(":")[:2]
+                    rows.append(row_idx)
+                    cols.append(int(index))
+                    values.append(float(value))
+        # As the container: indices are 1-based, and shifted down, when the smallest index
+        # of the whole body is >= 1.
+        shift = 1 if cols and min(cols) >= 1 else 0
+        if cols and min(cols) < 0:
+            raise ValueError(f"negative feature index {min(cols)}")
+        cols = [c - shift for c in cols]
         width = max(cols) + 1 if cols else 0
         matrix = csr_matrix(
             (np.array(values, dtype=float), (np.array(rows, dtype=int), np.array(cols, dtype=int))),

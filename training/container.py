@@ -88,15 +88,17 @@ def _parse_libsvm(text: str) -> object:
     cols: list[int] = []
     values: list[float] = []
     for row, line in enumerate(text.split("\n")):
-        items = [item.split(":") for item in line.split(" ") if ":" in item]
-        indices = [int(item[0]) for item in items]
-        shift = 1 if indices and min(indices) >= 1 else 0
-        for index, item in zip(indices, items, strict=True):
-            if index - shift < 0:
-                raise ValueError(f"negative feature index {index}")
-            rows.append(row)
-            cols.append(index - shift)
-            values.append(float(item[1]))
+        for item in line.split(" "):
+            if ":" in item:
+                index, value = item.split(":")[:2]
+                rows.append(row)
+                cols.append(int(index))
+                values.append(float(value))
+    # 1-based, and shifted down, when the smallest index of the whole body is >= 1.
+    shift = 1 if cols and min(cols) >= 1 else 0
+    if cols and min(cols) < 0:
+        raise ValueError(f"negative feature index {min(cols)}")
+    cols = [c - shift for c in cols]
     return csr_matrix(
         (np.array(values, dtype=float), (np.array(rows, dtype=int), np.array(cols, dtype=int)))
     )

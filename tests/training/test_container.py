@@ -50,6 +50,12 @@ def test_libsvm_zero_based_row_is_not_shifted() -> None:
     assert m.shape == (1, 3) and m[0, 0] == 1.0 and m[0, 2] == 1.0
 
 
+def test_libsvm_shift_is_decided_for_the_whole_body() -> None:
+    # The container looks at the smallest index of the whole body, not row by row.
+    m = _dense(b"2:1\n0:5", "text/libsvm")
+    assert m[0, 2] == 1.0 and m[1, 0] == 5.0
+
+
 def test_libsvm_label_tokens_are_ignored() -> None:
     m = _dense(b"1 1:7", "text/libsvm")
     assert m.shape == (1, 1) and m[0, 0] == 7.0
@@ -105,6 +111,8 @@ AGREEMENT_BODIES = [
     (b"0:1 2:1", "text/x-libsvm"),
     (b"1 1:7", "text/libsvm; charset=utf-8"),
     (b"3:1\n\n1:1", "text/libsvm"),
+    (b"0:1\n2:1", "text/libsvm"),
+    (b"2:1\n0:1 1:1", "text/libsvm"),
     (b"1,2\n3", "text/csv"),
     (b"a,b", "text/csv"),
     (b"1:x", "text/libsvm"),

@@ -33,43 +33,39 @@ def data(seed: int, rows: int = 200, width: int = 6) -> tuple[Any, np.ndarray]:
     return scipy.sparse.csr_matrix(dense), y
 
 
-def parse(body: str, content_type: str, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read rows as the container does: label first, dense CSV or 1-based libsvm."""
-    labels, rows = [], []
-    for line in body.splitlines():
-        if content_type == "text/csv":
-            fields = [float(f) for f in line.split(",")]
-            labels.append(fields[0])
-            rows.append(fields[1:])
-        else:
-            label, *pairs = line.split(" ")
-            labels.append(float(label))
-            row = [0.0] * width
-            for pair in pairs:
-                index, value = pair.split(":")
-                row[int(index) - 1] = float(value)
-            rows.append(row)
-    return np.array(rows), np.array(labels)
-
-
 class FakeJob:
-    def __init__(self, s3: Any, width: int) -> None:
+    """Stands where the training job is: loads each channel with XGBoost's own file parsers,
+    called as the container calls them (``?format=csv&label_column=0`` for CSV, the libsvm
+    parser with its default indexing for libsvm), trains, and writes ``model.tar.gz``."""
+
+    def __init__(self, s3: Any, width: int, workdir: Any = None) -> None:
         self.s3, self.width, self.jobs = s3, width, []
         self.model = b""
+        self.workdir = workdir
+
+    def _matrix(self, body: bytes, content_type: str) -> xgboost.DMatrix:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".txt", dir=self.workdir, delete=False) as fh:
+            fh.write(body)
+        uri = (
+            f"{fh.name}?format=csv&label_column=0"
+            if content_type == "text/csv"
+            else f"{fh.name}?format=libsvm"
+        )
+        return xgboost.DMatrix(uri)
 
     def __call__(self, job: TrainingJob, progress: Any) -> str:
         self.jobs.append(job)
         read = {}
         for name, uri in job.channels.items():
             bucket, _, key = uri.removeprefix("s3://").partition("/")
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-            read[name] = parse(body, job.content_type, self.width)
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            read[name] = self._matrix(body, job.content_type)
         hp = job.hyperparameters
         params = {k: hp[k] for k in ("booster", "objective", "updater", "feature_selector")}
         params |= {"eta": float(hp["eta"]), "lambda": float(hp["lambda"])}
-        booster = xgboost.train(
-            params, xgboost.DMatrix(read["train"][0], label=read["train"][1]), int(hp["num_round"])
-        )
+        booster = xgboost.train(params, read["train"], int(hp["num_round"]))
         key = job.output_path.removeprefix(f"s3://{BUCKET}/") + f"/{job.name}/output/model.tar.gz"
         self.model = bytes(booster.save_raw("ubj"))
         archive = artifacts.model_archive(self.model)
@@ -98,13 +94,17 @@ def test_fit_trains_on_what_the_endpoint_sees(content_type: str, s3: Any) -> Non
     expected = xgboost.Booster(model_file=bytearray(fake.model)).predict(xgboost.DMatrix(x_val))
     np.testing.assert_array_equal(clf.predict_proba(x_val), expected)
     assert 0 < clf.best_score_ < 0.69  # better than chance on validation
+    # Each feature kept its column through the job's file format: the label follows
+    # column 0 up and column 1 down, so those are the weights' signs (not shifted by one).
+    weights, _ = clf.coefficients()
+    assert weights[0] > 0 > weights[1]
 
 
 def test_training_rows_are_label_first_with_no_header() -> None:
     x = scipy.sparse.csr_matrix(np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]))
     y = np.array([1.0, 0.0])
     assert training_body(x, y, "text/csv") == b"1,0,0.5,0\n0,0,0,0\n"
-    assert training_body(x, y, "text/libsvm") == b"1 2:0.5\n0\n"
+    assert training_body(x, y, "text/libsvm") == b"1 1:0.5\n0\n"
 
 
 def test_missing_settings_are_named() -> None:

@@ -8,8 +8,10 @@ of the built-in XGBoost container 3.2-0 with the same ``gblinear`` parameters, a
 job's ``xgboost-model`` back as the fitted booster.
 
 Feature meaning: a ``text/csv`` vocabulary trains on dense CSV rows, label first, no header,
-where 0 is a value (what the endpoint is sent); a ``text/libsvm`` one on 1-based libsvm rows,
-label first. For the linear booster an absent feature and a 0 contribute the same nothing.
+where 0 is a value (what the endpoint is sent); a ``text/libsvm`` one on libsvm rows, label
+first, with 0-based indices: the container trains through XGBoost's libsvm file parser,
+which takes indices as written, whereas its server shifts 1-based request bodies. For the
+linear booster an absent feature and a 0 contribute the same nothing.
 
 The launch is a function (:data:`Launcher`) so tests can stand in for SageMaker, which no
 local tool can run: they write a real ``model.tar.gz`` where the job would.
@@ -90,8 +92,8 @@ Launcher = Callable[[TrainingJob, Progress], str]
 
 
 def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) -> bytes:
-    """Rows the XGBoost container reads: label first, no header; dense CSV (0 is a value)
-    or 1-based libsvm, values written exactly as the request body writes them."""
+    """Training rows the XGBoost container reads: label first, no header; dense CSV (0 is
+    a value) or 0-based libsvm (the container's file parser does not shift indices)."""
     lines: list[str] = []
     width = x.shape[1]
     for i in range(x.shape[0]):
@@ -104,8 +106,12 @@ def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) 
                 row[c] = format_value(float(v))
             lines.append(",".join([label, *row]))
         elif content_type == "text/libsvm":
+            # 0-based, unlike request bodies: the container reads training files with
+            # XGBoost's libsvm file parser, 0-based unless told otherwise, while its
+            # server shifts 1-based request bodies down by one. Either way feature j
+            # lands in column j, as in local training.
             pairs = " ".join(
-                f"{c + 1}:{format_value(float(v))}" for c, v in zip(cols, vals, strict=True)
+                f"{c}:{format_value(float(v))}" for c, v in zip(cols, vals, strict=True)
             )
             lines.append(f"{label} {pairs}".rstrip())
         else:
