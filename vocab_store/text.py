@@ -83,6 +83,13 @@ def _fold_match(match: re.Match[str]) -> str:
 
 
 STEMMERS = ("porter", "none")
+# No vocabulary term is longer. A longer word can be in no term, so it is neither stemmed
+# (Porter's time grows with the word) nor remembered (a hostile review of unique huge words
+# would otherwise fill the memo with megabytes): it passes through as it is.
+MAX_TERM_LENGTH = 200
+# The stem memo's bounds: real words are short and recur; at most ~20 MB of memo.
+_MEMO_WORD_LENGTH = 40
+_MEMO_ENTRIES = 200_000
 
 
 def normalise(text: str, *, lowercase: bool = True, strip_html: bool = True) -> str:
@@ -229,8 +236,10 @@ class Tokenizer:
         self._stop = frozenset(self.settings.stopwords)
 
     def _learn(self, word: str) -> str | None:
-        """Stem of ``word``, or ``None`` for a stopword; remembered (up to a bound, so
-        hostile input cannot grow the memo without end)."""
+        """Stem of ``word``, or ``None`` for a stopword; remembered when short, up to a
+        bound, so hostile input cannot grow the memo without end."""
+        if len(word) > MAX_TERM_LENGTH:
+            return word
         if word in self._stop:
             result: str | None = None
         elif self.settings.stemmer == "porter":
@@ -239,7 +248,7 @@ class Tokenizer:
             result = self._stem(word)
         else:
             result = word
-        if len(self._memo) < 500_000:
+        if len(word) <= _MEMO_WORD_LENGTH and len(self._memo) < _MEMO_ENTRIES:
             self._memo[word] = result
         return result
 

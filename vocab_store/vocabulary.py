@@ -21,14 +21,13 @@ from functools import cached_property
 from typing import Any
 
 from vocab_store.errors import InvalidVocabulary
-from vocab_store.text import TokenizerSettings
+from vocab_store.text import MAX_TERM_LENGTH, TokenizerSettings
 
 FORMAT = "sentiment-api.vocabulary/1"
 CONTENT_TYPES = ("text/csv", "text/libsvm")
 VALUES = ("binary", "count", "log_count")
 NORMS = ("none", "l2")
 MAX_TERMS = 1_000_000
-MAX_TERM_LENGTH = 200
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 

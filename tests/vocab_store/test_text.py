@@ -99,3 +99,12 @@ def test_bigrams_are_adjacent_pairs(words: list[str]) -> None:
     bigrams = ngrams(words, (2, 2))
     assert bigrams == [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
     assert ngrams(words, (1, 3))[: len(words)] == words
+
+
+def test_words_longer_than_any_term_are_neither_stemmed_nor_remembered() -> None:
+    tokenizer = Tokenizer(TokenizerSettings(stemmer="porter", ngram_range=(1, 2)))
+    huge = "running" * 100  # 700 characters: no vocabulary term can hold it
+    assert tokenizer.words(f"good {huge} films") == ["good", huge, "film"]
+    assert "good film" not in tokenizer.terms(f"good {huge} films")  # neighbours stay apart
+    assert huge not in tokenizer._memo
+    assert "films" in tokenizer._memo
