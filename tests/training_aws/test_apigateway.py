@@ -93,3 +93,21 @@ def test_deploy_api_command_on_a_deployed_stage(
         main(["deploy-api", "--stage", "prod", "--skip-chalice", "--project-dir", str(project)])
         == 2
     )
+
+
+def test_the_chalice_deploy_command_is_one_chalice_accepts() -> None:
+    """chalice deploy has no --region: the region must travel in the environment. The real
+    chalice CLI parses the command line (with --help, so nothing is deployed)."""
+    import subprocess
+    import sys
+
+    from tests.sentiment_api.conftest import APP_DIR
+    from training.commands.deploy_api import chalice_deploy_command
+
+    chalice = str(Path(sys.executable).with_name("chalice"))
+    argv, env = chalice_deploy_command(chalice, "dev", "eu-west-1")
+    assert env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    done = subprocess.run(
+        [*argv, "--help"], cwd=APP_DIR, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

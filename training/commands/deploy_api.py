@@ -9,6 +9,7 @@ API's URL.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from training.aws import settings as aws_settings
@@ -63,10 +64,8 @@ def run(args: argparse.Namespace) -> int:
         if command is None:
             raise UsageError("chalice is not installed; pip install -e . installs it")
         print(f"chalice deploy --stage {args.stage}  (in {args.project_dir})")
-        extra = ["--region", args.region] if args.region else []
-        done = subprocess.run(
-            [command, "deploy", "--stage", args.stage, *extra], cwd=args.project_dir
-        )
+        argv, env = chalice_deploy_command(command, args.stage, args.region)
+        done = subprocess.run(argv, cwd=args.project_dir, env=env)
         if done.returncode != 0:
             raise AwsError(f"chalice deploy --stage {args.stage} failed (exit {done.returncode})")
     api = deployed_api(args.project_dir, args.stage)
@@ -82,3 +81,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"the API lives at {api.url}")
     print(f"  curl -s -X POST -H 'Content-Type: text/plain' --data 'A great film' {api.url}")
     return 0
+
+
+def chalice_deploy_command(
+    chalice: str, stage: str, region: str | None
+) -> tuple[list[str], dict[str, str]]:
+    """``chalice deploy``'s command line and environment. It has no ``--region`` option:
+    the region reaches it, like any boto3 program, through ``AWS_DEFAULT_REGION``."""
+    env = dict(os.environ)
+    if region:
+        env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = region
+    return [chalice, "deploy", "--stage", stage], env
