@@ -85,7 +85,7 @@ def load_split(data_dir: str | Path, split: str) -> Reviews:
 def _load_jsonl(path: Path, root: Path) -> Reviews:
     try:
         blob = path.read_bytes()
-        lines = gzip.decompress(blob).decode("ascii").split("\n")
+        lines = gzip.decompress(blob).decode("utf-8").split("\n")
     except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
         raise DataError(
             f"{path} is unreadable or not gzip-compressed JSON Lines ({exc}); {_expected(root)}"

@@ -92,3 +92,11 @@ def test_limit_and_sample(tiny_data: Path) -> None:
     assert len(fit) + len(val) == 8
     assert sample(reviews, seed=3, limit=5).ids == sample(reviews, seed=3, limit=5).ids
     assert len(sample(reviews, seed=3, limit=None)) == len(reviews)
+
+
+def test_reads_raw_utf8_jsonl(tmp_path: Path) -> None:
+    # JSON Lines written with ensure_ascii=False: raw UTF-8, not \u escapes.
+    line = '{"text": "Un café délicieux — bravo", "label": 1}\n'
+    (tmp_path / "train.jsonl.gz").write_bytes(gzip.compress(line.encode("utf-8")))
+    reviews = load_split(tmp_path, "train")
+    assert reviews.texts == ("Un café délicieux — bravo",) and reviews.labels == (1,)
