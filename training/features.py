@@ -83,9 +83,11 @@ def _tokenizer_code() -> str:
 
 def cache_key(checksum: str, settings: TokenizerSettings) -> str:
     """Cache file stem for documents with ``checksum`` tokenised with ``settings`` by this
-    version of ``vocab_store.text``."""
+    version of ``vocab_store.text`` and of nltk (whose stemmer it uses)."""
+    from importlib.metadata import version
+
     blob = json.dumps(
-        [checksum, _settings_key(settings), _tokenizer_code()], sort_keys=True
+        [checksum, _settings_key(settings), _tokenizer_code(), version("nltk")], sort_keys=True
     ).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
 

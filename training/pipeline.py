@@ -113,6 +113,8 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
     --sagemaker`` passes one whose ``fit`` runs in a SageMaker training job); everything
     else, the run folder included, is the same.
     """
+    from importlib.metadata import version
+
     import numpy as np
     import scipy
     import xgboost
@@ -255,6 +257,7 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
             "xgboost": xgboost.__version__,
             "numpy": np.__version__,
             "scipy": scipy.__version__,
+            "nltk": version("nltk"),
         },
     }
     png = render_png(test_metrics, y_test, proba, terms, f"run {run_id}")
@@ -278,7 +281,14 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
 
 
 def _vocab_notes(config: TrainConfig, run_id: str) -> dict[str, Any]:
-    notes: dict[str, Any] = {"run_id": run_id, "min_df": config.min_df}
+    from importlib.metadata import version
+
+    # The stems are nltk's: a Lambda on another nltk version could stem differently.
+    notes: dict[str, Any] = {
+        "run_id": run_id,
+        "min_df": config.min_df,
+        "nltk_version": version("nltk"),
+    }
     if config.keep_negations:
         notes["stopwords_note"] = (
             "negation words (not, no, nor, never, don't, ...) are kept out of NLTK's "
