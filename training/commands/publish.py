@@ -48,8 +48,12 @@ def run(args: argparse.Namespace) -> int:
     vocabulary = store.read(key)
     print(f"published s3://{store.bucket}/{key} (version {vocabulary.version})")
     print(
-        "the S3 handler promotes it within seconds; watch it go live with\n"
-        f"  curl -s $API_URL/health    # vocabulary version becomes {vocabulary.version}\n"
-        f"or check the pointer: aws s3 cp s3://{store.bucket}/{store.pointer_key} -"
+        "the S3 handler promotes it within seconds, and each API instance switches within "
+        "its TTL (30-36 s).\n"
+        f"Watch /health on your API (the URL `sentiment deploy-api` printed) until its "
+        f"vocabulary version is {vocabulary.version}:\n"
+        "  curl -s https://YOUR-API/api/health\n"
+        f"or check the pointer: aws s3 cp s3://{store.bucket}/{store.pointer_key} -\n"
+        "Tear the previous endpoint down only after that (sentiment teardown --except-live)."
     )
     return 0
