@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+# apt-get needs root: sudo for everyone else.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test bench lint typecheck fmt install chromium clean help
 
@@ -12,7 +14,7 @@ help:
 	@echo "make demo   - run the product locally (trains first if there is no model yet)"
 	@echo "make test   - lint, type-check and run the tests"
 	@echo "make bench  - print the benchmark figures"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff (lint rules and formatting)"
 	@echo "make clean  - remove the virtualenv and caches (keeps artifacts/)"
 
 $(STAMP): pyproject.toml
@@ -34,11 +36,12 @@ install: $(STAMP)
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy $(wildcard vocab_store training devstack sentiment_api/app.py sentiment_api/chalicelib)
