@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -58,4 +59,16 @@ def local_stack(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     finally:
         pids = [p.pid for p in (stack.stack.processes.values() if stack.stack else [])]
         stack.stop()
-        stack.stopped_pids = pids  # type: ignore[attr-defined]
+        # No process of the stack outlives it.
+        deadline = time.monotonic() + 10
+        while (left := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left == [], f"processes of the local stack still running: {left}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.e2e.conftest import call
+from tests.e2e.support import handled
 from training.artifacts import load_booster, load_vocabulary
 from training.local_stack import LocalStack
 from vocab_store import Encoder, ModelRecord
@@ -160,13 +161,14 @@ def test_an_upload_with_plain_boto3_goes_live_and_an_invalid_one_does_not(
     # Invalid: not JSON at all.
     s3.put_object(Bucket=bucket, Key="vocab/incoming/garbage.json", Body=b"\x80\x04garbage")
 
-    # Given time to be delivered and handled, neither changes what serves.
-    deadline = time.monotonic() + 4
-    while time.monotonic() < deadline:
-        pointer = VocabularyStore(bucket, s3_client=s3).current_pointer()
-        assert pointer is not None and pointer.version == live.version
-        assert local_stack.health()[1]["vocabulary"]["version"] == live.version
-        time.sleep(0.5)
+    # Both are delivered to the S3 handler and rejected with a reason; nothing that
+    # serves changes.
+    for key in (f"vocab/incoming/{wrong.version}-wrong.json", "vocab/incoming/garbage.json"):
+        outcome = handled(local_stack, key)
+        assert outcome["result"] == "rejected" and outcome["reason"], outcome
+    pointer = VocabularyStore(bucket, s3_client=s3).current_pointer()
+    assert pointer is not None and pointer.version == live.version
+    assert local_stack.health()[1]["vocabulary"]["version"] == live.version
 
     # Valid: the same vocabulary, a newer version.
     newer = current.with_version(live.version + 2)
