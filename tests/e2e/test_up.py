@@ -217,3 +217,23 @@ def test_ctrl_c_works_even_when_started_as_a_background_job(
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in children if alive(pid)] == []
+
+
+def test_a_process_that_dies_is_reported_and_everything_stops(
+    artifacts: Path, tmp_path: Path, up_factory: list[Up]
+) -> None:
+    up = Up(artifacts, tmp_path / "state")
+    up_factory.append(up)
+    up.wait_ready()
+    children = descendants(up.proc.pid)
+    runtime = next(
+        pid for pid in children if b"devstack.runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+    os.kill(runtime, signal.SIGKILL)
+    assert up.finish() == 1
+    text = "\n".join(up.lines)
+    assert "the runtime process stopped unexpectedly" in text and "runtime.log" in text
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in children if alive(pid)] == []

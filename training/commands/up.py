@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         runtime_port=args.runtime_port,
     )
     local = LocalStack(settings, progress=lambda msg: print(f"… {msg}", flush=True))
+    code = 0
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, on_signal) for signum in signals}
     try:
@@ -71,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
             "Press Ctrl-C to stop every process.",
             flush=True,
         )
-        while True:
-            signal.pause()
+        dead = _watch(local)
+        print(
+            f"\nthe {dead} process stopped unexpectedly: see {settings.state_dir}/{dead}.log",
+            file=sys.stderr,
+            flush=True,
+        )
+        code = 1
     except KeyboardInterrupt:
         pass
     finally:
@@ -82,4 +90,15 @@ def run(args: argparse.Namespace) -> int:
         local.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 0
+    return code
+
+
+def _watch(local: LocalStack) -> str:
+    """Wait until one of the stack's processes exits by itself; its name."""
+    stack = local.stack
+    assert stack is not None  # started
+    while True:
+        for name, process in stack.processes.items():
+            if not process.running:
+                return name
+        time.sleep(1.0)
