@@ -25,6 +25,8 @@
   // What each status means to the person typing, in one sentence.
   const STATUS_MESSAGES = {
     400: "The review could not be read. Please check the text and try again.",
+    403: "The page is calling an address that is not the sentiment API. Check the API URL.",
+    404: "The page is calling an address that is not the sentiment API. Check the API URL.",
     405: "The page called the API the wrong way. Please reload the page.",
     413: "The review is too long for the service.",
     415: "The page sent the review in a format the service does not accept. Please reload.",
@@ -32,6 +34,7 @@
     500: "Something went wrong on our side. Please try again.",
     502: "The model gave an answer we could not understand. Please try again.",
     503: "The service is starting up or being updated. Please try again in a few seconds.",
+    501: "The page is calling an address that is not the sentiment API. Check the API URL.",
     504: "The model took too long to answer. Please try again.",
   };
 
@@ -70,7 +73,10 @@
     let detail = "";
     try {
       const body = await response.json();
-      detail = typeof body.message === "string" ? body.message : "";
+      // Only the API's own errors ({"error", "message"}) are its sentences to show.
+      detail = typeof body.error === "string" && typeof body.message === "string"
+        ? body.message
+        : "";
     } catch (_) {
       detail = "";
     }
@@ -95,7 +101,17 @@
         showError(await messageFor(response));
         return;
       }
-      showVerdict(await response.json());
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_) {
+        body = null;
+      }
+      if (!body || (body.sentiment !== 0 && body.sentiment !== 1)) {
+        showError("The service answered in a way this page cannot read. Check the API URL.");
+        return;
+      }
+      showVerdict(body);
     } catch (err) {
       if (err.name === "AbortError") {
         showError(STATUS_MESSAGES[504]);

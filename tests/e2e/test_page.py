@@ -164,3 +164,16 @@ def test_an_api_error_status_is_shown_as_its_sentence(  # type: ignore[no-untype
     assert page.locator("#result").is_hidden()
     assert page.locator("#submit").is_enabled()
     _screenshot(page, "page-error-" + ("502" if "body" in spec else "503"))
+
+
+def test_an_api_url_that_is_not_the_api_says_so(browser, local_stack: LocalStack) -> None:  # type: ignore[no-untyped-def]
+    # The page's own static server stands for a wrong address: a real server, not the API.
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{local_stack.web_url}?api={local_stack.web_url}")
+    page.fill("#review", POSITIVE)
+    page.click("#submit")
+    error = page.locator("#error")
+    error.wait_for(state="visible", timeout=15_000)
+    assert "not the sentiment API" in error.inner_text()
+    context.close()
