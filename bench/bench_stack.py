@@ -45,6 +45,7 @@ from bench.local import (
     start_stack,
 )
 from devstack.processes import free_port
+from tests.processes import descendants, still_running
 from training.local_stack import LocalStack
 
 REVIEWS = env_int("SENTIMENT_BENCH_REVIEWS", 2000)
@@ -109,40 +110,6 @@ def upload_to_serving(stack: LocalStack, run: Path) -> list[float]:
 # -- `sentiment up` as a subprocess ------------------------------------------------------
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time (field 22 of /proc/PID/stat), or ``None`` when it is gone
-    or a zombie; with the pid it names one process even if the pid is reused."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return None if fields[0] == "Z" else fields[19]
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Every live process below ``root``, by pid, with its start time."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: dict[int, str] = {}
-    todo = list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        started = _start_time(pid)
-        if started is not None:
-            found[pid] = started
-        todo.extend(children.get(pid, []))
-    return found
-
-
 def demo_start(artifacts: Path, state_dir: Path) -> tuple[float, float, int, int]:
     """Seconds to the URLs, seconds to exit after SIGINT, exit code, processes left."""
     api_port, web_port = free_port(), free_port()
@@ -195,7 +162,7 @@ def demo_start(artifacts: Path, state_dir: Path) -> tuple[float, float, int, int
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
         raise
-    left = [pid for pid, started in children.items() if _start_time(pid) == started]
+    left = still_running(children)
     if left:
         print(f"processes left running after Ctrl-C: {left}")
     return ready, stopped, code, len(left)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import start_time, still_running
 from training.local_stack import LocalSettings, LocalStack
 
 
@@ -57,18 +58,11 @@ def local_stack(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     try:
         yield stack
     finally:
-        pids = [p.pid for p in (stack.stack.processes.values() if stack.stack else [])]
+        started = [p.pid for p in (stack.stack.processes.values() if stack.stack else [])]
+        processes = {pid: t for pid in started if pid and (t := start_time(pid)) is not None}
         stack.stop()
         # No process of the stack outlives it.
         deadline = time.monotonic() + 10
-        while (left := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
+        while still_running(processes) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert left == [], f"processes of the local stack still running: {left}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+        assert still_running(processes) == [], "processes of the local stack still running"

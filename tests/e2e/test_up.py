@@ -18,30 +18,10 @@ import pytest
 from tests.conftest import REPO, free_port
 from tests.e2e.conftest import call
 from tests.e2e.test_stack import POSITIVE
+from tests.processes import descendants, start_time, still_running
 
 SENTIMENT = Path(sys.executable).parent / "sentiment"
 READY = "Press Ctrl-C to stop every process."
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid``, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def using_moto(port: int, *, besides: int) -> set[int]:
@@ -58,17 +38,11 @@ def using_moto(port: int, *, besides: int) -> set[int]:
             environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if (str(port).encode() in argv or url in environ) and alive(int(entry.name)):
+        if (str(port).encode() in argv or url in environ) and start_time(
+            int(entry.name)
+        ) is not None:
             found.add(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 class Up:
@@ -162,14 +136,14 @@ def test_up_serves_prints_its_urls_and_stops_everything(
 
     children = descendants(up.proc.pid)
     assert len(children) >= 5  # moto, runtime, relay, chalice local, static server
-    assert children <= using_moto(up.moto_port, besides=up.proc.pid)
+    assert set(children) <= using_moto(up.moto_port, besides=up.proc.pid)
     up.proc.send_signal(signum)
     assert up.finish() == 0
     assert "stopping" in "\n".join(up.lines)
     deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+    while still_running(children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in children if alive(pid)] == []
+    assert still_running(children) == []
     assert using_moto(up.moto_port, besides=up.proc.pid) == set()
 
 
@@ -214,9 +188,9 @@ def test_ctrl_c_works_even_when_started_as_a_background_job(
     up.proc.send_signal(signal.SIGINT)
     assert up.finish() == 0
     deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+    while still_running(children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in children if alive(pid)] == []
+    assert still_running(children) == []
 
 
 def test_a_process_that_dies_is_reported_and_everything_stops(
@@ -234,6 +208,6 @@ def test_a_process_that_dies_is_reported_and_everything_stops(
     text = "\n".join(up.lines)
     assert "the runtime process stopped unexpectedly" in text and "runtime.log" in text
     deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+    while still_running(children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in children if alive(pid)] == []
+    assert still_running(children) == []
