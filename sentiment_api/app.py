@@ -12,7 +12,7 @@ import logging
 from chalice.app import Chalice, CORSConfig, Response, S3Event
 from chalicelib import parsing, refresh, responses, service, settings
 from chalicelib.errors import MethodNotAllowed
-from chalicelib.responses import handled
+from chalicelib.responses import handled, note
 
 app = Chalice(app_name="sentiment-api")
 logging.getLogger("chalicelib").setLevel(logging.INFO)
@@ -23,6 +23,13 @@ logging.getLogger("sentiment_api").setLevel(logging.INFO)
 CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
 # Content types are checked by chalicelib.parsing, so a wrong one gets our 415 sentence.
 ANY = ["*/*"]
+# Every other method gets the app's own 405: chalice's has no CORS header, no log line and an
+# Allow naming the GET views, and on AWS API Gateway answers an undeclared method with a 403.
+# These views have no chalice CORS config, so the preflight's Access-Control-Allow-Methods
+# lists only what works; their answers carry Access-Control-Allow-Origin all the same
+# (chalicelib.responses adds it to every answer).
+NOT_POST = ["GET", "PUT", "PATCH", "DELETE", "HEAD"]
+NOT_GET = ["POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 
 def _body() -> tuple[bytes, str | None]:
@@ -32,6 +39,12 @@ def _body() -> tuple[bytes, str | None]:
     return raw if isinstance(raw, bytes) else raw.encode("utf-8"), request.headers.get(
         "content-type"
     )
+
+
+def _not_allowed(path: str, allow: str, message: str | None = None) -> Response:
+    request = app.current_request
+    note(route=f"{request.method if request else '?'} {path}")
+    raise MethodNotAllowed(message, allow=allow)
 
 
 def _predict() -> Response:
@@ -55,18 +68,6 @@ def predict() -> Response:
     return _predict()
 
 
-@app.route("/", methods=["GET"], cors=CORS)
-@handled("GET /")
-def index_get() -> Response:
-    raise MethodNotAllowed()
-
-
-@app.route("/predict", methods=["GET"], cors=CORS)
-@handled("GET /predict")
-def predict_get() -> Response:
-    raise MethodNotAllowed()
-
-
 @app.route("/batch", methods=["POST"], cors=CORS, content_types=ANY)
 @handled("POST /batch")
 def batch() -> Response:
@@ -78,8 +79,32 @@ def batch() -> Response:
 @app.route("/health", methods=["GET"], cors=CORS)
 @handled("GET /health")
 def health() -> Response:
-    status, report = service.health()
-    return responses.json_response(report, status=status)
+    status, report, headers = service.health()
+    return responses.json_response(report, status=status, headers=headers)
+
+
+@app.route("/", methods=NOT_POST, cors=False, content_types=ANY)
+@handled("/")
+def index_not_allowed() -> Response:
+    return _not_allowed("/", "POST")
+
+
+@app.route("/predict", methods=NOT_POST, cors=False, content_types=ANY)
+@handled("/predict")
+def predict_not_allowed() -> Response:
+    return _not_allowed("/predict", "POST")
+
+
+@app.route("/batch", methods=NOT_POST, cors=False, content_types=ANY)
+@handled("/batch")
+def batch_not_allowed() -> Response:
+    return _not_allowed("/batch", "POST", 'Use POST with {"reviews": [...]} as a JSON body.')
+
+
+@app.route("/health", methods=NOT_GET, cors=False, content_types=ANY)
+@handled("/health")
+def health_not_allowed() -> Response:
+    return _not_allowed("/health", "GET", "Use GET to read the service's health.")
 
 
 TRIGGER_BUCKET, TRIGGER_PREFIX = settings.trigger()

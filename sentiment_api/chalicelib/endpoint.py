@@ -1,10 +1,14 @@
 """The SageMaker runtime behind one function: rows in, probabilities out.
 
 The client is built once per process, on first use, with explicit timeouts and botocore's
-``standard`` retry mode. Worst case for one call: 2 attempts x (2 s connect + 6 s read) plus
-under a second of backoff, about 17 s: well inside API Gateway's 29 s, and the API Lambda's
-timeout (25 s) sits between the two. ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` reaches the local
-stand-in; there is no local branch here.
+``standard`` retry mode. Worst case for one call: 2 attempts x (1 s connect + 3 s read) plus
+at most 1 s of backoff (standard mode's first retry after a throttling error), 9 s. A cold
+start, or a request after the pointer changed, also makes two S3 reads first (the pointer,
+then the vocabulary), each at most 2 x (1 s + 2 s) + 1 s = 7 s with vocab_store's client:
+7 + 7 + 9 = 23 s, inside the API Lambda's timeout (25 s), which sits below API Gateway's
+29 s, so even then the client gets our own 503 or 504, with CORS.
+``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` reaches the local stand-in; there is no local branch
+here.
 
 Failures become :mod:`chalicelib.errors` with the right status; the AWS error's text goes to
 the log only.
@@ -14,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.errors import (
     BadGateway,
+    EndpointRejected,
     EndpointTimeout,
     EndpointUnavailable,
     InternalError,
@@ -27,8 +33,8 @@ from chalicelib.errors import (
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 2
-READ_TIMEOUT = 6
+CONNECT_TIMEOUT = 1
+READ_TIMEOUT = 3
 MAX_ATTEMPTS = 2
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -50,7 +56,7 @@ def runtime_client() -> Any:
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
                     # total_max_attempts counts the first attempt; botocore's max_attempts
-                    # would count retries only (3 attempts, about 26 s: past the Lambda's 25).
+                    # would count retries only (3 attempts: past the Lambda's 25 s).
                     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
                 ),
             )
@@ -71,8 +77,13 @@ _UNAVAILABLE = {
     "ThrottlingException",
     "InternalFailure",
     "InternalDependencyException",
-    "ValidationError",  # also what a missing endpoint is reported as
 }
+# A ValidationError is also how SageMaker reports an endpoint that is not there (deleted, or
+# not created yet): "Endpoint NAME of account ACCOUNT not found." That one is "not now"; any
+# other (a body over the runtime's limit, an unknown TargetVariant) is our misconfiguration.
+_NOT_IN_SERVICE = re.compile(
+    r"\A\s*Endpoint \S+ (?:of account \S+ )?(?:not found|is not in service)", re.IGNORECASE
+)
 
 
 def invoke(
@@ -113,6 +124,12 @@ def invoke(
             ) from exc
         if code in _UNAVAILABLE:
             raise EndpointUnavailable() from exc
+        if code == "ValidationError":
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            if _NOT_IN_SERVICE.match(message):
+                raise EndpointUnavailable() from exc
+            log.error("endpoint %s refused the request as invalid: %s", endpoint, message)
+            raise EndpointRejected() from exc
         if code == "ModelError":
             raise BadGateway("The model could not score this review; please try again.") from exc
         raise InternalError() from exc

@@ -58,11 +58,18 @@ class BadJson(BadRequest):
 
 
 class MethodNotAllowed(ApiError):
+    """A method the route does not serve; ``allow`` is what it does serve (OPTIONS, the
+    CORS preflight, works on every route)."""
+
     status = 405
     message = "Use POST with the review as the request body."
 
+    def __init__(self, message: str | None = None, *, allow: str = "POST") -> None:
+        super().__init__(message)
+        self.allow = allow
+
     def headers(self) -> dict[str, str]:
-        return {"Allow": "POST, OPTIONS"}
+        return {"Allow": f"{self.allow}, OPTIONS"}
 
 
 class PayloadTooLarge(ApiError):
@@ -85,6 +92,13 @@ class InternalError(ApiError):
 class BadGateway(ApiError):
     status = 502
     message = "The model returned an answer we could not read; please try again later."
+
+
+class EndpointRejected(BadGateway):
+    """The endpoint refused the request as invalid (a body over its size limit, a production
+    variant it does not have): our configuration is wrong, so retrying will not help."""
+
+    message = "The model refused the request because of a fault on our side."
 
 
 class ServiceUnavailable(ApiError):

@@ -23,6 +23,13 @@ from chalicelib.errors import (
 TEXT = "text/plain"
 JSON = "application/json"
 MAX_BATCH = 25
+# The size limit is on each review's UTF-8 bytes, after decoding. The raw body gets a looser
+# cap, only so that nothing unbounded is decoded or parsed: JSON's escapes take at most 6
+# bytes per UTF-8 byte (\u0000 for a control character), other charsets at most 4 (UTF-32).
+ESCAPE_FACTOR = 6
+BODY_SLACK = 1024
+# Lambda takes at most 6 MB per invocation, the API Gateway event around the body included.
+LAMBDA_BODY_LIMIT = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,30 +91,53 @@ class PredictRequest:
     wants_json: bool
 
 
+def body_limit(max_bytes: int) -> int:
+    """The raw body cap for one review of at most ``max_bytes`` UTF-8 bytes."""
+    return ESCAPE_FACTOR * max_bytes + BODY_SLACK
+
+
+def batch_body_limit(max_bytes: int) -> int:
+    """The raw body cap for a batch: :data:`MAX_BATCH` reviews, within Lambda's payload."""
+    return min(MAX_BATCH * (ESCAPE_FACTOR * max_bytes + 16) + BODY_SLACK, LAMBDA_BODY_LIMIT)
+
+
+def _utf8_size(review: str) -> int:
+    # surrogatepass: a lone surrogate (valid in JSON) counts as its three bytes.
+    return len(review.encode("utf-8", "surrogatepass"))
+
+
 def predict_request(body: bytes, content_type: str | None, max_bytes: int) -> PredictRequest:
-    """A single review, from a text/plain body or a JSON ``{"review": ...}`` body."""
+    """A single review, from a text/plain body or a JSON ``{"review": ...}`` body, of at
+    most ``max_bytes`` UTF-8 bytes once decoded."""
     media = media_type(content_type)
     if media.type not in (TEXT, JSON):
         raise UnsupportedMediaType()
+    _check_body_size(body, body_limit(max_bytes))
     if media.type == TEXT:
-        if len(body) > max_bytes:
-            raise _too_large(max_bytes)
-        return PredictRequest(_check_review(_decode(body, media.charset)), wants_json=False)
-    data = _json(body, media.charset, max_bytes + 1024)
-    if not isinstance(data, dict) or set(data) != {"review"} or not isinstance(data["review"], str):
-        raise BadJson()
-    review = data["review"]
-    if len(review.encode("utf-8", "surrogatepass")) > max_bytes:
+        review = _decode(body, media.charset)
+    else:
+        data = _json(body, media.charset)
+        if (
+            not isinstance(data, dict)
+            or set(data) != {"review"}
+            or not isinstance(data["review"], str)
+        ):
+            raise BadJson()
+        review = data["review"]
+    if _utf8_size(review) > max_bytes:
         raise _too_large(max_bytes)
-    return PredictRequest(_check_review(review), wants_json=True)
+    return PredictRequest(_check_review(review), wants_json=media.type == JSON)
 
 
 def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list[str | ApiError]:
     """Up to :data:`MAX_BATCH` reviews from ``{"reviews": [...]}``; an item that is not a
-    usable review becomes its error, so the others still get answers."""
-    if media_type(content_type).type != JSON:
+    usable review (or over ``max_bytes`` UTF-8 bytes) becomes its error, so the others still
+    get answers."""
+    media = media_type(content_type)
+    if media.type != JSON:
         raise UnsupportedMediaType('Send the batch as application/json: {"reviews": [...]}.')
-    data = _json(body, media_type(content_type).charset, MAX_BATCH * (max_bytes + 16) + 1024)
+    _check_body_size(body, batch_body_limit(max_bytes))
+    data = _json(body, media.charset)
     reviews = data.get("reviews") if isinstance(data, dict) and set(data) == {"reviews"} else None
     if not isinstance(reviews, list) or not 1 <= len(reviews) <= MAX_BATCH:
         raise BadJson(
@@ -117,7 +147,7 @@ def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list
     for review in reviews:
         if not isinstance(review, str):
             items.append(BadRequest("This review is not a string."))
-        elif len(review.encode("utf-8", "surrogatepass")) > max_bytes:
+        elif _utf8_size(review) > max_bytes:
             items.append(_too_large(max_bytes))
         elif not review.strip():
             items.append(EmptyReview())
@@ -126,9 +156,12 @@ def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list
     return items
 
 
-def _json(body: bytes, charset: str | None, limit: int) -> Any:
+def _check_body_size(body: bytes, limit: int) -> None:
     if len(body) > limit:
         raise PayloadTooLarge(f"The request body is too large; the limit is {limit} bytes.")
+
+
+def _json(body: bytes, charset: str | None) -> Any:
     text = _decode(body, charset)
     if not text.strip():
         raise EmptyReview()

@@ -30,7 +30,8 @@ _served: ContextVar[dict[str, Any] | None] = ContextVar("served", default=None)
 
 
 def note(**fields: Any) -> None:
-    """Record facts about this request (vocabulary version, endpoint) for its log line."""
+    """Record facts about this request (vocabulary version, endpoint; ``route`` replaces the
+    one given to :func:`handled`) for its log line."""
     served = _served.get()
     if served is not None:
         served.update(fields)
@@ -77,7 +78,7 @@ def handled(route: str) -> Callable[[Callable[..., Response]], Callable[..., Res
             log.info(
                 json.dumps(
                     {
-                        "route": route,
+                        "route": served.get("route", route),
                         "status": response.status_code,
                         "latency_ms": round((time.perf_counter() - start) * 1000, 2),
                         "vocabulary_version": served.get("vocabulary_version"),

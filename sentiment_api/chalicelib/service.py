@@ -158,31 +158,33 @@ def predict_batch(items: list[str | ApiError]) -> dict[str, Any]:
     return {"results": results, "vocabulary_version": current.vocabulary.version, "model": model}
 
 
-def health() -> tuple[int, dict[str, Any]]:
-    """Status code and report: stage, vocabulary version and age, endpoint and whether it
-    answers. No ARNs, no bucket, no secrets."""
+def health() -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status code, report and headers: stage, vocabulary version and age, endpoint and
+    whether it answers. No ARNs, no bucket, no secrets. A 503 carries the ``Retry-After`` of
+    the error behind it, as the same failure on a predict route would."""
     s = settings.get()
     report: dict[str, Any] = {"stage": s.stage, "vocabulary": None, "endpoint": None}
     try:
         current = live()
-    except ServiceUnavailable:
-        return 503, {"status": "no-vocabulary", **report}
+    except ServiceUnavailable as exc:
+        return 503, {"status": "no-vocabulary", **report}, exc.headers()
     report["vocabulary"] = {
         "version": current.vocabulary.version,
         "age_seconds": _age(current.pointer.promoted_at),
         "features": current.vocabulary.feature_count,
     }
-    answers = True
     try:
         where, _ = score(current, [""])
     except ApiError as exc:
-        answers = False
         model = current.vocabulary.model
         name = (model.endpoint if model else None) or s.endpoint
         log.warning("health: endpoint %s does not answer (%s)", name, exc.code)
-        where = Target(name or "", None)
-    report["endpoint"] = {"name": where.endpoint or None, "answers": answers}
-    return (200 if answers else 503), {"status": "ok" if answers else "degraded", **report}
+        report["endpoint"] = {"name": name or None, "answers": False}
+        # A 502 or 504 behind it is still "not available right now" for /health.
+        headers = exc.headers() if exc.retry_after is not None else EndpointUnavailable().headers()
+        return 503, {"status": "degraded", **report}, headers
+    report["endpoint"] = {"name": where.endpoint, "answers": True}
+    return 200, {"status": "ok", **report}, {}
 
 
 def _age(promoted_at: str) -> float | None:

@@ -183,8 +183,10 @@ class Runtime:
             expected,
         )
 
-    def fail(self, code: str, status: int = 400) -> None:
-        self.stub.add_client_error("invoke_endpoint", code, "details with arn:aws:secret", status)
+    def fail(
+        self, code: str, status: int = 400, message: str = "details with arn:aws:secret"
+    ) -> None:
+        self.stub.add_client_error("invoke_endpoint", code, message, status)
 
 
 @pytest.fixture

@@ -16,14 +16,23 @@ from typing import Any
 
 import pytest
 
-from tests.sentiment_api.conftest import APP_DIR
+from tests.conftest import STOPWORDS
+from tests.sentiment_api.conftest import APP_DIR, DOCS
+from vocab_store import (
+    Encoder,
+    Tokenizer,
+    TokenizerSettings,
+    build_vocabulary,
+    read_stopwords,
+)
 
 CHALICE = Path(sys.executable).parent / "chalice"
 FORBIDDEN = ("numpy", "scipy", "sklearn", "xgboost", "sagemaker", "pandas", "training", "devstack")
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], dict[str, Any]]:
+def package_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``chalice package`` of the dev stage: ``deployment.zip`` and ``chalice.tf.json``."""
     out = tmp_path_factory.mktemp("package") / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIMENT_")}
     env["AWS_DEFAULT_REGION"] = "us-east-1"
@@ -34,9 +43,14 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], dict[st
         check=True,
         capture_output=True,
     )
-    with zipfile.ZipFile(out / "deployment.zip") as zf:
+    return out
+
+
+@pytest.fixture(scope="module")
+def package(package_out: Path) -> tuple[set[str], dict[str, Any]]:
+    with zipfile.ZipFile(package_out / "deployment.zip") as zf:
         names = set(zf.namelist())
-    return names, json.loads((out / "chalice.tf.json").read_text())
+    return names, json.loads((package_out / "chalice.tf.json").read_text())
 
 
 def test_the_zip_holds_vocab_store_and_nothing_heavy(package: tuple[set[str], Any]) -> None:
@@ -45,6 +59,63 @@ def test_the_zip_holds_vocab_store_and_nothing_heavy(package: tuple[set[str], An
     assert {"app.py", "chalicelib", "vocab_store", "nltk"} <= tops
     assert "vocab_store/store.py" in names and "vocab_store/encode.py" in names
     assert not [t for t in tops if t.split("-")[0].lower() in FORBIDDEN]
+
+
+HEAVY = ("numpy", "scipy", "sklearn", "pandas", "xgboost", "sagemaker", "joblib")
+# Run in ``python -S -I`` (no site-packages, no PYTHONPATH, no current directory): sys.path is
+# the unpacked zip and the standard library, as for the Lambda's code.
+ENCODE_IN_THE_ZIP = """
+import json, sys
+task, vocabulary, review, heavy = sys.argv[1:]
+sys.path.insert(0, task)
+from vocab_store import Encoder, loads
+with open(vocabulary, encoding="utf-8") as fh:
+    body = Encoder(loads(fh.read())).body([review])
+print(json.dumps({
+    "body": body.decode("ascii"),
+    "heavy": [m for m in heavy.split(",") if m in sys.modules],
+    "path": sys.path,
+    "files": {m: sys.modules[m].__file__ for m in ("vocab_store", "nltk")},
+}))
+"""
+
+
+def test_the_zip_alone_encodes_with_the_stemmer_and_bigrams_and_nothing_heavy(
+    package_out: Path, tmp_path: Path
+) -> None:
+    task = tmp_path / "task"
+    with zipfile.ZipFile(package_out / "deployment.zip") as zf:
+        zf.extractall(task)
+    tokenizer = TokenizerSettings(
+        stopwords=read_stopwords(STOPWORDS), stemmer="porter", ngram_range=(1, 2)
+    )
+    vocabulary = build_vocabulary(
+        (Tokenizer(tokenizer).terms(d) for d in DOCS), tokenizer, max_terms=60
+    )
+    assert any(" " in term for term in vocabulary.terms)  # bigrams are in it
+    path = tmp_path / "vocabulary.json"
+    path.write_text(vocabulary.to_json(), encoding="utf-8")
+    review = "The acting was wonderful and moving; the worst plots, the best films."
+    expected = Encoder(vocabulary).body([review])
+    row = expected.decode("ascii").split(",")
+    present = {term for term, value in zip(vocabulary.terms, row, strict=True) if value != "0"}
+    assert {"act", "wonder", "wonder move", "best film"} <= present  # stems and bigrams
+
+    out = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", ENCODE_IN_THE_ZIP]
+        + [str(task), str(path), review, ",".join(HEAVY)],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", "")},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found = json.loads(out.stdout)
+    assert found["body"].encode("ascii") == expected
+    assert found["heavy"] == []
+    stdlib = Path(sys.base_prefix)
+    assert [p for p in found["path"] if not Path(p).is_relative_to(stdlib)] == [str(task)]
+    assert all(Path(f).is_relative_to(task) for f in found["files"].values()), found["files"]
 
 
 def test_two_functions_with_their_own_policies(package: tuple[set[str], Any]) -> None:

@@ -16,6 +16,9 @@ from vocab_store.store import VocabularyStore
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
 JSON = {"Content-Type": "application/json"}
 REVIEW = "A wonderful film, superb acting, the best of the year."
+NOT_POST = ("GET", "PUT", "PATCH", "DELETE", "HEAD")
+# A Cyrillic review of 46 KB: 2 UTF-8 bytes a letter, 6 bytes as a JSON \uXXXX escape (130 KB).
+CYRILLIC = ("Отличный фильм, прекрасная игра актёров и великолепная музыка. " * 500)[:25_000]
 
 
 @pytest.fixture
@@ -124,6 +127,70 @@ def test_bad_requests_get_one_sentence_and_cors(
     assert message.endswith(".") and "\n" not in message and "Traceback" not in message
 
 
+@pytest.mark.parametrize(
+    "review",
+    [CYRILLIC, '"\\' * 30_000 + " great", "\n\t\x01" * 16_000 + "great"],
+    ids=["cyrillic", "quotes-and-backslashes", "control-characters"],
+)
+def test_the_limit_is_on_the_decoded_reviews_utf8_not_its_json_escapes(
+    client: Client, runtime: Runtime, vocab: Any, review: str
+) -> None:
+    size = len(review.encode("utf-8"))
+    body = json.dumps({"review": review}).encode()  # ASCII: every escape spelled out
+    assert size <= 100_000 < len(body)
+    runtime.answer("0.7", _expected(vocab, [review]))
+    response = client.http.post("/predict", headers=JSON, body=body)
+    assert response.status_code == 200, response.body
+    assert response.json_body["sentiment"] == 1
+
+
+def test_a_review_over_the_limit_once_decoded_is_413_naming_the_limit(client: Client) -> None:
+    review = "é" * 50_001  # 100,002 UTF-8 bytes
+    for headers, body in [
+        (JSON, json.dumps({"review": review}).encode()),
+        (JSON, json.dumps({"review": review}, ensure_ascii=False).encode()),
+        (TEXT, review.encode()),
+        ({"Content-Type": "text/plain; charset=latin-1"}, review.encode("latin-1")),
+    ]:
+        response = client.http.post("/predict", headers=headers, body=body)
+        assert response.status_code == 413, (headers, len(body))
+        assert response.json_body["message"] == (
+            "The review is too long; the limit is 100000 bytes."
+        )
+        _cors(response)
+
+
+def test_the_raw_body_has_a_generous_cap_of_its_own(client: Client) -> None:
+    from chalicelib import parsing
+
+    limit = parsing.body_limit(100_000)
+    assert limit >= 6 * 100_000  # any review under the limit, however escaped, fits
+    padded = b'{"review": "great"' + b" " * limit + b"}"
+    response = client.http.post("/predict", headers=JSON, body=padded)
+    assert response.status_code == 413
+    assert f"{limit} bytes" in response.json_body["message"]
+    batch_limit = parsing.batch_body_limit(100_000)
+    assert batch_limit <= 6 * 1024 * 1024 - 512 * 1024  # room for the rest of Lambda's event
+    padded = b'{"reviews": ["great"' + b" " * batch_limit + b"]}"
+    response = client.http.post("/batch", headers=JSON, body=padded)
+    assert response.status_code == 413
+    assert f"{batch_limit} bytes" in response.json_body["message"]
+
+
+def test_a_batch_of_escaped_reviews_under_the_limit_is_answered(
+    client: Client, runtime: Runtime, vocab: Any
+) -> None:
+    reviews = [CYRILLIC] * 24 + ["é" * 50_001]  # the last one is over the limit, decoded
+    body = json.dumps({"reviews": reviews}).encode()
+    assert len(body) > 25 * 100_000
+    runtime.answer("\n".join(["0.7"] * 24), _expected(vocab, reviews[:24]))
+    response = client.http.post("/batch", headers=JSON, body=body)
+    assert response.status_code == 200, response.body
+    results = response.json_body["results"]
+    assert [r.get("sentiment") for r in results[:24]] == [1] * 24
+    assert results[24]["status"] == 413 and "100000 bytes" in results[24]["message"]
+
+
 def test_size_limit_is_a_setting(
     client: Client, monkeypatch: pytest.MonkeyPatch, vocab: Any
 ) -> None:
@@ -136,12 +203,35 @@ def test_size_limit_is_a_setting(
     assert "10 bytes" in response.json_body["message"]
 
 
-@pytest.mark.parametrize("path", ["/", "/predict"])
-def test_get_on_predict_is_405(client: Client, path: str) -> None:
-    response = client.http.get(path)
+def _request_log(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "sentiment_api.requests"
+    ]
+
+
+NOT_ALLOWED = [
+    *[(path, m, "POST, OPTIONS") for path in ("/", "/predict") for m in NOT_POST],
+    *[("/batch", m, "POST, OPTIONS") for m in NOT_POST],
+    *[("/health", m, "GET, OPTIONS") for m in ("POST", "PUT", "PATCH", "DELETE", "HEAD")],
+]
+
+
+@pytest.mark.parametrize(("path", "method", "allow"), NOT_ALLOWED)
+def test_every_other_method_gets_our_405(
+    client: Client, caplog: pytest.LogCaptureFixture, path: str, method: str, allow: str
+) -> None:
+    # A body and a content type a predict route takes: the method alone is wrong.
+    with caplog.at_level(logging.INFO, logger="sentiment_api.requests"):
+        response = client.http.request(method, path, headers=TEXT, body=REVIEW.encode())
     assert response.status_code == 405
-    assert "POST" in response.headers["Allow"]
+    assert response.headers["Allow"] == allow
     _cors(response)
+    assert response.json_body["error"] == "MethodNotAllowed"
+    message = response.json_body["message"]
+    assert message.startswith(f"Use {allow.split(',')[0]} ") and message.endswith(".")
+    assert "\n" not in message
+    (line,) = _request_log(caplog)
+    assert (line["route"], line["status"]) == (f"{method} {path}", 405)
 
 
 def test_no_vocabulary_yet_is_503_with_retry_after(client: Client, s3: Any) -> None:
@@ -152,26 +242,53 @@ def test_no_vocabulary_yet_is_503_with_retry_after(client: Client, s3: Any) -> N
     health = client.http.get("/health")
     assert health.status_code == 503
     assert health.json_body["status"] == "no-vocabulary"
+    assert health.headers["Retry-After"] == response.headers["Retry-After"]
+    _cors(health)
+
+
+NOT_FOUND = f"Endpoint {ENDPOINT} of account 123456789012 not found."
+TOO_LARGE = (
+    "1 validation error detected: Value at 'body' failed to satisfy constraint: "
+    "Member must have length less than or equal to 6291456"
+)
+NO_VARIANT = f"Variant blue not found for endpoint {ENDPOINT} of account 123456789012."
 
 
 @pytest.mark.parametrize(
-    ("fault", "status", "retry_after"),
+    ("fault", "message", "status", "retry_after"),
     [
-        ("ModelNotReadyException", 503, True),
-        ("ThrottlingException", 503, True),
-        ("ValidationError", 503, True),
-        ("ModelError", 502, False),
+        ("ModelNotReadyException", "details with arn:aws:secret", 503, True),
+        ("ThrottlingException", "details with arn:aws:secret", 503, True),
+        ("ValidationError", NOT_FOUND, 503, True),  # deleted, or not created yet: not now
+        ("ValidationError", TOO_LARGE, 502, False),  # our misconfiguration: not transient
+        ("ValidationError", NO_VARIANT, 502, False),
+        ("ModelError", "details with arn:aws:secret", 502, False),
     ],
+    ids=["not-ready", "throttled", "not-found", "body-too-large", "no-such-variant", "model"],
 )
 def test_endpoint_faults(
-    client: Client, runtime: Runtime, vocab: Any, fault: str, status: int, retry_after: bool
+    client: Client,
+    runtime: Runtime,
+    vocab: Any,
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
+    message: str,
+    status: int,
+    retry_after: bool,
 ) -> None:
-    runtime.fail(fault, 424 if fault == "ModelError" else 400)
-    response = client.http.post("/", headers=TEXT, body=REVIEW.encode())
+    runtime.fail(fault, 424 if fault == "ModelError" else 400, message)
+    with caplog.at_level(logging.INFO):
+        response = client.http.post("/", headers=TEXT, body=REVIEW.encode())
     assert response.status_code == status
     assert ("Retry-After" in response.headers) is retry_after
     _cors(response)
     assert b"arn:" not in response.body and b"details" not in response.body
+    assert b"account" not in response.body and b"6291456" not in response.body
+    if fault == "ValidationError" and status == 502:
+        # The reason is in the log, for us: the runtime's own words.
+        assert [
+            r for r in caplog.records if r.levelno >= logging.ERROR and message in r.getMessage()
+        ]
 
 
 @pytest.mark.parametrize(
@@ -253,9 +370,16 @@ def test_health_reports_vocabulary_and_endpoint(
         "arn:" not in response.body.decode() and "sentiment-api-local" not in response.body.decode()
     )
     _cors(response)
+    assert "Retry-After" not in response.headers
     runtime.fail("ModelNotReadyException")
     degraded = client.http.get("/health")
     assert degraded.status_code == 503 and degraded.json_body["endpoint"]["answers"] is False
+    assert degraded.headers["Retry-After"] == "10"  # what a prediction would be told
+    for fault in ("ThrottlingException", "garbage"):  # a 503 behind it, and a 502
+        runtime.answer(fault) if fault == "garbage" else runtime.fail(fault)
+        degraded = client.http.get("/health")
+        assert degraded.status_code == 503
+        assert degraded.headers["Retry-After"] == "5"
 
 
 def test_endpoint_falls_back_to_the_setting(
