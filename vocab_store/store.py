@@ -60,8 +60,9 @@ def default_s3_client() -> Any:
 
             _default_client = boto3.client(
                 "s3",
-                # Worst case 2 attempts x (1 s connect + 2 s read) plus backoff, about 7 s:
-                # with the endpoint call's 17 s it stays inside the API Lambda's 25 s.
+                # Worst case 2 attempts x (1 s connect + 2 s read) plus backoff, about 7 s;
+                # a cold start reads twice (pointer, vocabulary), and with the endpoint
+                # call's ~9 s that stays inside the API Lambda's 25 s.
                 # (botocore's max_attempts would count retries only: 3 attempts.)
                 config=Config(
                     connect_timeout=1,
