@@ -22,7 +22,9 @@ from chalicelib.errors import ApiError, InternalError
 
 log = logging.getLogger("sentiment_api.requests")
 
-CORS = {"Access-Control-Allow-Origin": "*"}
+# A cross-origin page can read only safelisted response headers unless told otherwise; the
+# page shows Retry-After ("retry in 10 s"), so it is exposed.
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After"}
 
 # What the request was served with, for the log line (a context variable: chalice local
 # serves requests on threads).

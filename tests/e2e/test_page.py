@@ -4,6 +4,7 @@ the local API cross-origin: CORS and the preflight happen for real."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -161,6 +162,8 @@ def test_an_api_error_status_is_shown_as_its_sentence(  # type: ignore[no-untype
     error = page.locator("#error")
     error.wait_for(state="visible", timeout=15_000)
     assert error.inner_text().startswith(sentence)
+    if "error" in spec:  # a 503 with Retry-After: the page can read it cross-origin
+        assert re.search(r"\(retry in \d+ s\)$", error.inner_text())
     assert page.locator("#result").is_hidden()
     assert page.locator("#submit").is_enabled()
     _screenshot(page, "page-error-" + ("502" if "body" in spec else "503"))
