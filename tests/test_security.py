@@ -473,6 +473,7 @@ def _probe(source: str) -> Iterator[Path]:
         "from joblib import load\n",
         "from sklearn.externals import joblib\n",
         "import pandas as pd\n\npd.read_pickle('model.pkl')\n",
+        "import numpy as np\n\nnp.load('x.npy', allow_pickle=True)\n",
     ],
 )
 def test_the_linter_catches_pickle_and_joblib(source: str) -> None:

@@ -111,7 +111,7 @@ def tokenised(
     path = None if cache_dir is None else cache_dir / f"words-{cache_key(checksum, settings)}.npz"
     if path is not None and path.is_file():
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with np.load(path, allow_pickle=False) as data:  # noqa: TID251 - no pickles
                 table = data["table"].tolist()
                 ids = data["ids"].tolist()
                 offsets = data["offsets"].tolist()

@@ -46,7 +46,7 @@ def test_cache_hit_skips_tokenising(
     files = list(tmp_path.glob("words-*.npz"))
     assert len(files) == 1
     # An npz is a zip of .npy arrays; no member holds Python objects (loaded without pickle).
-    with np.load(files[0], allow_pickle=False) as data:
+    with np.load(files[0], allow_pickle=False) as data:  # noqa: TID251 - no pickles
         assert {k: data[k].dtype.kind for k in data.files} == {
             "table": "U",
             "ids": "i",
