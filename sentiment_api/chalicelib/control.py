@@ -8,9 +8,10 @@ locally.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.clients import LazyClient
 
 FINGERPRINT_TAG = "sentiment-api:model-fingerprint"
 FEATURE_COUNT_TAG = "sentiment-api:feature-count"
@@ -37,29 +38,17 @@ class EndpointState:
     models: tuple[ServedModel, ...] = ()
 
 
-_client: Any = None
-_lock = threading.Lock()
+_client = LazyClient("sagemaker", connect_timeout=2, read_timeout=10, retries={"mode": "standard"})
 
 
 def sagemaker_client() -> Any:
     """The process's SageMaker control-plane client, built on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            import boto3
-            from botocore.config import Config
-
-            _client = boto3.client(
-                "sagemaker",
-                config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard"}),
-            )
-        return _client
+    return _client.get()
 
 
 def set_client(client: Any) -> None:
-    global _client
-    with _lock:
-        _client = client
+    """Use ``client`` from now on (``None``: build the default again on next use)."""
+    _client.set(client)
 
 
 def describe(endpoint: str, variant: str | None = None, client: Any = None) -> EndpointState:

@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.clients import LazyClient
 from chalicelib.errors import (
     BadGateway,
     EndpointRejected,
@@ -38,36 +38,24 @@ READ_TIMEOUT = 3
 MAX_ATTEMPTS = 2
 MAX_ANSWER_BYTES = 64 * 1024
 
-_client: Any = None
-_lock = threading.Lock()
+_client = LazyClient(
+    "sagemaker-runtime",
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
+    # total_max_attempts counts the first attempt; botocore's max_attempts would count
+    # retries only (3 attempts: past the Lambda's 25 s).
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+)
 
 
 def runtime_client() -> Any:
     """The process's sagemaker-runtime client, built on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            import boto3
-            from botocore.config import Config
-
-            _client = boto3.client(
-                "sagemaker-runtime",
-                config=Config(
-                    connect_timeout=CONNECT_TIMEOUT,
-                    read_timeout=READ_TIMEOUT,
-                    # total_max_attempts counts the first attempt; botocore's max_attempts
-                    # would count retries only (3 attempts: past the Lambda's 25 s).
-                    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-                ),
-            )
-        return _client
+    return _client.get()
 
 
 def set_client(client: Any) -> None:
     """Use ``client`` from now on (``None``: build the default again on next use)."""
-    global _client
-    with _lock:
-        _client = client
+    _client.set(client)
 
 
 # SageMaker runtime error codes that mean "not now": the caller should retry later.
