@@ -328,6 +328,38 @@ def test_a_review_with_no_known_term_gets_the_models_answer_for_an_empty_row(
         assert text.body == str(verdict.json()["sentiment"]).encode()
 
 
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_unique_huge_words_do_not_grow_the_api(local_stack: LocalStack) -> None:
+    # Every word new and longer than any vocabulary term: nothing may be remembered per
+    # word. 20 batches of 25 reviews, ~95 kB each: ~48 MB of unique words in all.
+    import random
+
+    api = local_stack.stack.processes["api"].pid  # type: ignore[union-attr]
+    assert api is not None
+    rng = random.Random(8)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+
+    def review() -> str:
+        return " ".join("".join(rng.choices(letters, k=250)) for _ in range(380))
+
+    batch = json.dumps({"reviews": [review() for _ in range(25)]}).encode()
+    assert call(local_stack.api_url + "batch", batch, headers=JSON).status == 200
+    before = _rss_kb(api)
+    for _ in range(20):
+        batch = json.dumps({"reviews": [review() for _ in range(25)]}).encode()
+        answer = call(local_stack.api_url + "batch", batch, headers=JSON)
+        assert answer.status == 200
+        assert all("sentiment" in r for r in answer.json()["results"])
+    grown_mb = (_rss_kb(api) - before) / 1024
+    assert grown_mb < 20, f"the API grew {grown_mb:.0f} MB on words it cannot know"
+
+
 def test_the_stack_is_healthy_afterwards(local_stack: LocalStack) -> None:
     status, body = local_stack.health()
     assert status == 200 and body["status"] == "ok"
