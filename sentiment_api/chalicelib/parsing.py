@@ -28,8 +28,11 @@ MAX_BATCH = 25
 # bytes per UTF-8 byte (\u0000 for a control character), other charsets at most 4 (UTF-32).
 ESCAPE_FACTOR = 6
 BODY_SLACK = 1024
-# Lambda takes at most 6 MB per invocation, the API Gateway event around the body included.
-LAMBDA_BODY_LIMIT = 5 * 1024 * 1024
+# Lambda takes at most 6 MB per invocation, and API Gateway puts the body into its event as
+# a JSON string, escaping every quote and backslash once more: a body of quotes doubles.
+LAMBDA_PAYLOAD = 6 * 1024 * 1024
+EVENT_OVERHEAD = 64 * 1024
+LAMBDA_BODY_LIMIT = (LAMBDA_PAYLOAD - EVENT_OVERHEAD) // 2
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def _decode(body: bytes, charset: str | None) -> str:
     if charset:
         try:
             name = codecs.lookup(charset).name
-        except LookupError as exc:
+        except (LookupError, ValueError) as exc:  # ValueError: a NUL in the name
             raise UnsupportedMediaType(
                 "The charset of the request is not supported; send UTF-8 text."
             ) from exc
