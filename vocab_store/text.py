@@ -87,9 +87,11 @@ STEMMERS = ("porter", "none")
 # (Porter's time grows with the word) nor remembered (a hostile review of unique huge words
 # would otherwise fill the memo with megabytes): it passes through as it is.
 MAX_TERM_LENGTH = 200
-# The stem memo's bounds: real words are short and recur; at most ~20 MB of memo.
-_MEMO_WORD_LENGTH = 40
-_MEMO_ENTRIES = 200_000
+# The stem memo's bounds: real words are short and recur. Full, it starts over (the common
+# words come back at once). Worst case, unique 30-letter words: ~25 MB (ASCII) to ~60 MB
+# (letters beyond the BMP); IMDB's own vocabulary fills a fraction of it.
+_MEMO_WORD_LENGTH = 30
+_MEMO_ENTRIES = 150_000
 
 
 def normalise(text: str, *, lowercase: bool = True, strip_html: bool = True) -> str:
@@ -236,8 +238,8 @@ class Tokenizer:
         self._stop = frozenset(self.settings.stopwords)
 
     def _learn(self, word: str) -> str | None:
-        """Stem of ``word``, or ``None`` for a stopword; remembered when short, up to a
-        bound, so hostile input cannot grow the memo without end."""
+        """Stem of ``word``, or ``None`` for a stopword; remembered when short, in a memo
+        of bounded size, so hostile input cannot grow it without end."""
         if len(word) > MAX_TERM_LENGTH:
             return word
         if word in self._stop:
@@ -248,7 +250,9 @@ class Tokenizer:
             result = self._stem(word)
         else:
             result = word
-        if len(word) <= _MEMO_WORD_LENGTH and len(self._memo) < _MEMO_ENTRIES:
+        if len(word) <= _MEMO_WORD_LENGTH:
+            if len(self._memo) >= _MEMO_ENTRIES:
+                self._memo.clear()
             self._memo[word] = result
         return result
 

@@ -108,3 +108,18 @@ def test_words_longer_than_any_term_are_neither_stemmed_nor_remembered() -> None
     assert "good film" not in tokenizer.terms(f"good {huge} films")  # neighbours stay apart
     assert huge not in tokenizer._memo
     assert "films" in tokenizer._memo
+
+
+def test_the_stem_memo_stays_bounded_and_keeps_learning(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vocab_store.text as text
+
+    monkeypatch.setattr(text, "_MEMO_ENTRIES", 50)
+    tokenizer = Tokenizer(TokenizerSettings(stemmer="porter"))
+    words = [f"word{i}ing" for i in range(500)]
+    tokenizer.words(" ".join(words))
+    assert 0 < len(tokenizer._memo) <= 50
+    assert "word499ing" in tokenizer._memo  # still learning once full
+    assert tokenizer.words("word7ing") == ["word7"]
+    assert "a" * 31 not in tokenizer._memo
+    tokenizer.words("a" * 31)
+    assert "a" * 31 not in tokenizer._memo  # longer words are stemmed, not remembered
