@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         # SIGTERM as Ctrl-C; and Ctrl-C even when started with SIGINT ignored (a shell's
-        # background job): both stop a start half-way as well as a running stack.
+        # background job): both stop a start half-way as well as a running stack. Only the
+        # first one counts: a second must not cut short the clean-up it starts, wherever
+        # that runs (a failed start stops what it started itself).
+        for each in signals:
+            signal.signal(each, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     settings = LocalSettings(
