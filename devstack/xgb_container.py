@@ -105,12 +105,14 @@ def _libsvm_matrix(payload: bytes) -> xgboost.DMatrix:
         values: list[float] = []
         lines = payload.strip().decode("utf-8").split("\n")
         for row_idx, line in enumerate(lines):
-            for item in line.split(" "):
+            row: dict[int, float] = {}  # a repeated index: the last one wins
+            for item in line.split():
                 if ":" in item:
-                    index, value = item.split(":")[:2]
-                    rows.append(row_idx)
-                    cols.append(int(index))
-                    values.append(float(value))
+                    index, value = item.split(":", 1)
+                    row[int(index)] = float(value)
+            rows.extend([row_idx] * len(row))
+            cols.extend(row)
+            values.extend(row.values())
         # As the container: indices are 1-based, and shifted down, when the smallest index
         # of the whole body is >= 1.
         shift = 1 if cols and min(cols) >= 1 else 0

@@ -87,13 +87,15 @@ def _parse_libsvm(text: str) -> object:
     rows: list[int] = []
     cols: list[int] = []
     values: list[float] = []
-    for row, line in enumerate(text.split("\n")):
-        for item in line.split(" "):
+    for row_number, line in enumerate(text.split("\n")):
+        row: dict[int, float] = {}  # a repeated index: the last one wins
+        for item in line.split():
             if ":" in item:
-                index, value = item.split(":")[:2]
-                rows.append(row)
-                cols.append(int(index))
-                values.append(float(value))
+                index, value = item.split(":", 1)
+                row[int(index)] = float(value)
+        rows.extend([row_number] * len(row))
+        cols.extend(row)
+        values.extend(row.values())
     # 1-based, and shifted down, when the smallest index of the whole body is >= 1.
     shift = 1 if cols and min(cols) >= 1 else 0
     if cols and min(cols) < 0:

@@ -56,6 +56,15 @@ def test_libsvm_shift_is_decided_for_the_whole_body() -> None:
     assert m[0, 2] == 1.0 and m[1, 0] == 5.0
 
 
+def test_libsvm_as_the_container_splits_it() -> None:
+    # Any whitespace separates pairs, a repeated index keeps its last value, and a pair is
+    # split at its first colon only ("1:2:3" is not a number).
+    assert _dense(b"1:1\t2:5", "text/libsvm").tolist() == [[1.0, 5.0]]
+    assert _dense(b"1:1 1:2", "text/libsvm").tolist() == [[2.0]]
+    with pytest.raises(UnparsableBody):
+        parse_body(b"1:2:3", "text/libsvm")
+
+
 def test_libsvm_label_tokens_are_ignored() -> None:
     m = _dense(b"1 1:7", "text/libsvm")
     assert m.shape == (1, 1) and m[0, 0] == 7.0
@@ -113,6 +122,9 @@ AGREEMENT_BODIES = [
     (b"3:1\n\n1:1", "text/libsvm"),
     (b"0:1\n2:1", "text/libsvm"),
     (b"2:1\n0:1 1:1", "text/libsvm"),
+    (b"1:1\t2:1", "text/libsvm"),
+    (b"1:2:3", "text/libsvm"),
+    (b"1:1 1:2", "text/libsvm"),
     (b"1,2\n3", "text/csv"),
     (b"a,b", "text/csv"),
     (b"1:x", "text/libsvm"),
