@@ -13,8 +13,8 @@ Many reviews become one multi-row body, one row per line. Training builds its ma
 :meth:`Encoder.vector`, so what the model learnt from is exactly what the endpoint is sent.
 
 Values are written as the float32 the container holds them in (XGBoost's matrices are
-float32, in training too), in at most 9 significant digits: exactly enough for the text to
-parse back to that float32, and about half the bytes and time of a double's ``repr``.
+float32, in training too), in 9 significant digits: always enough for the text to parse
+back to exactly that float32, and about half the bytes and time of a double's ``repr``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ def format_value(value: float) -> str:
 
 
 def float32_texts(values: Iterable[float]) -> list[str]:
-    """Each value as the float32 XGBoost will hold, in the shortest form of at most 9
-    significant digits that parses back to exactly that float32 (``1`` for 1.0)."""
+    """Each value as the float32 XGBoost will hold, in 9 significant digits (trailing zeros
+    dropped: ``1`` for 1.0), which always parse back to exactly that float32; not always
+    the shortest such text (0.1 is written ``0.100000001``)."""
     return [f"{v:.9g}" for v in array("f", values)]
 
 
