@@ -211,3 +211,26 @@ def test_a_process_that_dies_is_reported_and_everything_stops(
     while still_running(children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert still_running(children) == []
+
+
+def test_with_no_run_yet_it_trains_first_then_serves_that_model(
+    tmp_path: Path, up_factory: list[Up]
+) -> None:
+    # The quick start on a fresh machine: `make demo` with no artifacts trains the default
+    # model on IMDB (about 30 s here), says so with progress, then serves it.
+    artifacts = tmp_path / "artifacts"
+    up = Up(artifacts, tmp_path / "state")
+    up_factory.append(up)
+    up.wait_ready(timeout=600)
+    text = "\n".join(up.lines)
+    assert f"No trained model in {artifacts}/latest yet: training one first" in text
+    assert "test accuracy" in text  # the run's result, as `sentiment train` logs it
+    run = (artifacts / "latest").resolve()
+    assert (run / "model.tar.gz").is_file() and (run / "vocabulary.json").is_file()
+    api = f"http://127.0.0.1:{up.api_port}/"
+    health = call(api + "health", method="GET").json()
+    assert health["endpoint"]["name"] == f"sentiment-{run.name}"
+    answer = call(api, POSITIVE.encode(), headers={"Content-Type": "text/plain"})
+    assert (answer.status, answer.body) == (200, b"1")
+    up.proc.send_signal(signal.SIGINT)
+    assert up.finish() == 0
