@@ -8,7 +8,6 @@ can break what this API depends on without touching the shared stack's API.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import sys
 import threading
@@ -16,9 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from devstack.processes import ManagedProcess, ProcessSpec, free_port, http_ready
-from tests.conftest import REPO
-
-APP_DIR = REPO / "sentiment_api"
+from tests.sentiment_api.conftest import chalice_project
 
 
 class CuttableProxy:
@@ -116,18 +113,6 @@ def _close(sock: socket.socket) -> None:
         sock.close()
 
 
-def project(root: Path, variables: dict[str, str]) -> Path:
-    """The real Chalice project, with the local stage's variables updated."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / ".chalice").mkdir(exist_ok=True)
-    for name in ("app.py", "chalicelib", "vendor", "requirements.txt"):
-        (root / name).symlink_to(APP_DIR / name)
-    config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
-    config["stages"]["local"]["environment_variables"].update(variables)
-    (root / ".chalice" / "config.json").write_text(json.dumps(config))
-    return root
-
-
 @contextlib.contextmanager
 def own_api(root: Path, env: dict[str, str], variables: dict[str, str]) -> Iterator[str]:
     """``chalice local --stage local`` on a free port with the stage's variables updated
@@ -141,7 +126,7 @@ def own_api(root: Path, env: dict[str, str], variables: dict[str, str]) -> Itera
         name="own-api",
         argv=argv,
         env=env,
-        cwd=project(root / "project", variables),
+        cwd=chalice_project(root / "project", variables),
         port=port,
         ready=http_ready(url),
         ready_timeout=60,

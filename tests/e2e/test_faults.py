@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Answer, call
-from tests.e2e.own_api import APP_DIR, CuttableProxy, own_api
+from tests.e2e.own_api import CuttableProxy, own_api
 from tests.e2e.support import (
     check_answer,
     clear_faults,
@@ -36,6 +36,7 @@ from tests.e2e.support import (
     set_fault,
     wait_for,
 )
+from tests.sentiment_api.conftest import APP_DIR
 from training.artifacts import resolve_run
 from training.aws.deploy import deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN

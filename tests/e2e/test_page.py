@@ -102,18 +102,26 @@ def test_a_too_long_review_is_stopped_before_sending(page) -> None:  # type: ign
     assert "too long" in error.inner_text()
 
 
+def _error_with_api_at(browser, local_stack: LocalStack, api: str) -> str:  # type: ignore[no-untyped-def]
+    """Submit a review from a page told the API is at ``api``; the error it shows."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{local_stack.web_url}?api={api}")
+        page.fill("#review", POSITIVE)
+        page.click("#submit")
+        error = page.locator("#error")
+        error.wait_for(state="visible", timeout=15_000)
+        return str(error.inner_text())
+    finally:
+        context.close()
+
+
 def test_the_api_down_is_a_readable_message(browser, local_stack: LocalStack) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import free_port
 
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{local_stack.web_url}?api=http://127.0.0.1:{free_port()}/")
-    page.fill("#review", POSITIVE)
-    page.click("#submit")
-    error = page.locator("#error")
-    error.wait_for(state="visible", timeout=15_000)
-    assert "Could not reach the service" in error.inner_text()
-    context.close()
+    message = _error_with_api_at(browser, local_stack, f"http://127.0.0.1:{free_port()}/")
+    assert "Could not reach the service" in message
 
 
 def test_the_length_limit_counts_bytes_not_characters(page) -> None:  # type: ignore[no-untyped-def]
@@ -171,12 +179,5 @@ def test_an_api_error_status_is_shown_as_its_sentence(  # type: ignore[no-untype
 
 def test_an_api_url_that_is_not_the_api_says_so(browser, local_stack: LocalStack) -> None:  # type: ignore[no-untyped-def]
     # The page's own static server stands for a wrong address: a real server, not the API.
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{local_stack.web_url}?api={local_stack.web_url}")
-    page.fill("#review", POSITIVE)
-    page.click("#submit")
-    error = page.locator("#error")
-    error.wait_for(state="visible", timeout=15_000)
-    assert "not the sentiment API" in error.inner_text()
-    context.close()
+    message = _error_with_api_at(browser, local_stack, local_stack.web_url)
+    assert "not the sentiment API" in message

@@ -197,3 +197,18 @@ def runtime() -> Iterator[Runtime]:
     endpoint.set_client(rt.client)
     yield rt
     rt.stub.deactivate()
+
+
+def chalice_project(root: Path, variables: dict[str, str]) -> Path:
+    """The real Chalice project under ``root`` (links to its files), with the ``local``
+    stage's environment variables updated by ``variables``: chalice lets the stage's config
+    override the environment, so per-test endpoint URLs must go there."""
+    import json
+
+    (root / ".chalice").mkdir(parents=True, exist_ok=True)
+    for name in ("app.py", "chalicelib", "vendor", "requirements.txt"):
+        (root / name).symlink_to(APP_DIR / name)
+    config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
+    config["stages"]["local"]["environment_variables"].update(variables)
+    (root / ".chalice" / "config.json").write_text(json.dumps(config))
+    return root

@@ -25,7 +25,12 @@ import pytest
 from chalice.test import Client
 
 from tests.conftest import free_port, stop_process, wait_http
-from tests.sentiment_api.conftest import APP_DIR, BUCKET, create_endpoint, make_vocabulary
+from tests.sentiment_api.conftest import (
+    BUCKET,
+    chalice_project,
+    create_endpoint,
+    make_vocabulary,
+)
 from vocab_store.store import VocabularyStore
 
 CHALICE = Path(sys.executable).parent / "chalice"
@@ -72,24 +77,12 @@ def fake_runtime() -> Iterator[FakeRuntime]:
     server.server_close()
 
 
-def local_project(tmp: Path, env: dict[str, str]) -> Path:
-    """The real project, with the local stage's variables pointed at this test's ports."""
-    project = tmp / "project"
-    (project / ".chalice").mkdir(parents=True)
-    for name in ("app.py", "chalicelib", "vendor", "requirements.txt"):
-        (project / name).symlink_to(APP_DIR / name)
-    config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
-    config["stages"]["local"]["environment_variables"].update(env)
-    (project / ".chalice" / "config.json").write_text(json.dumps(config))
-    return project
-
-
 @pytest.fixture
 def api(moto_env: str, fake_runtime: FakeRuntime, tmp_path: Path) -> Iterator[str]:
     """``chalice local --stage local`` on a free port; yields its URL."""
     port = free_port()
-    project = local_project(
-        tmp_path,
+    project = chalice_project(
+        tmp_path / "project",
         {
             "AWS_ENDPOINT_URL_S3": moto_env,
             "AWS_ENDPOINT_URL_SAGEMAKER": moto_env,
