@@ -95,11 +95,10 @@ first = time.perf_counter() - t
 t = time.perf_counter()
 tokenizer.terms("wonderful films")
 stem = first - (time.perf_counter() - t)
-from chalicelib import endpoint
+from chalicelib import wiring
 t = time.perf_counter()
-from vocab_store import store
-store.default_s3_client()
-endpoint.runtime_client()
+wiring.s3.get()
+wiring.runtime.get()
 clients = time.perf_counter() - t
 print(json.dumps({"cold": cold, "stem": stem, "clients": clients}))
 """
@@ -164,7 +163,7 @@ def handler_times(test: list[str], vocabulary_file: Path | None = None) -> tuple
     os.environ.update(ENV)
     sys.path[:0] = [str(APP_DIR), str(APP_DIR / "vendor")]
     import app
-    from chalicelib import endpoint, service
+    from chalicelib import wiring
 
     from vocab_store import (
         Encoder,
@@ -188,8 +187,8 @@ def handler_times(test: list[str], vocabulary_file: Path | None = None) -> tuple
         vocab = loads(vocabulary_file.read_bytes())
     vocab = vocab.with_model(ModelRecord("0" * 64, vocab.feature_count, "sentiment-bench"))
     pointer = Pointer("vocab/incoming/x.json", vocab.version, vocab.fingerprint, "", '"e"')
-    service.set_cache(LiveCache(Live(vocab, Encoder(vocab), pointer, 0.0)))  # type: ignore[arg-type]
-    endpoint.set_client(InstantEndpoint())
+    wiring.set_cache(LiveCache(Live(vocab, Encoder(vocab), pointer, 0.0)))  # type: ignore[arg-type]
+    wiring.runtime.set(InstantEndpoint())
     # Log lines go somewhere, as on Lambda, but not to the terminal.
     handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
     logging.getLogger().addHandler(handler)

@@ -108,9 +108,11 @@ class Switch:
             try:
                 store = VocabularyStore(stack.settings.bucket, s3_client=stack.client("s3"))
                 self.started = time.monotonic()
-                key = publish_run(self.run_dir, store=store, sagemaker=stack.client("sagemaker"))
+                published = publish_run(
+                    self.run_dir, store=store, sagemaker=stack.client("sagemaker")
+                )
                 self.published = time.monotonic()
-                self.version = store.read(key).version
+                self.version = published.vocabulary.version
             except Exception as exc:  # noqa: BLE001 - reported as a figure, not raised
                 self.error = repr(exc)
 

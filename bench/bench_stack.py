@@ -89,8 +89,7 @@ def upload_to_serving(stack: LocalStack, run: Path) -> list[float]:
     times = []
     for _ in range(UPLOADS):
         start = time.monotonic()
-        key = publish_run(run, store=store, sagemaker=sagemaker)
-        version = store.read(key).version
+        version = publish_run(run, store=store, sagemaker=sagemaker).vocabulary.version
         while True:
             status, body = health.request("GET", "/health", None, "")
             if (

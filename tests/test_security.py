@@ -235,15 +235,9 @@ SETTINGS = {"SENTIMENT_STAGE": "test", "SENTIMENT_BUCKET": "sentiment-api-local"
 
 
 def _clear() -> None:
-    from chalicelib import control, endpoint, service, settings
+    from chalicelib import wiring
 
-    from vocab_store import store
-
-    settings.clear()
-    service.set_cache(None)
-    endpoint.set_client(None)
-    control.set_client(None)
-    store._default_client = None
+    wiring.reset()
 
 
 @pytest.fixture
@@ -405,15 +399,15 @@ def test_endpoint_and_internal_errors_name_no_internals(
     status: int,
 ) -> None:
     from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
-    from chalicelib import endpoint, service
+    from chalicelib import service, wiring
 
     url = "http://127.0.0.1:9/endpoints/secret/invocations"
     if fault == "read-timeout":
-        endpoint.set_client(_Failing(lambda: ReadTimeoutError(endpoint_url=url)))
+        wiring.runtime.set(_Failing(lambda: ReadTimeoutError(endpoint_url=url)))
     elif fault == "unreachable":
-        endpoint.set_client(_Failing(lambda: EndpointConnectionError(endpoint_url=url)))
+        wiring.runtime.set(_Failing(lambda: EndpointConnectionError(endpoint_url=url)))
     elif fault == "garbage":
-        endpoint.set_client(_answer(b"Traceback (most recent call last): /opt/ml/boom"))
+        wiring.runtime.set(_answer(b"Traceback (most recent call last): /opt/ml/boom"))
     elif fault.startswith("forced-internal-error"):
 
         def broken(*args: Any, **kwargs: Any) -> Any:
@@ -423,7 +417,7 @@ def test_endpoint_and_internal_errors_name_no_internals(
             service, "predict" if fault.endswith("error") else "predict_batch", broken
         )
     else:
-        endpoint.set_client(_Failing(lambda: _client_error(fault)))
+        wiring.runtime.set(_Failing(lambda: _client_error(fault)))
     if fault.endswith("batch"):
         response = client.http.post("/batch", headers=JSON, body=b'{"reviews": ["a good film"]}')
     else:

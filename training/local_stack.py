@@ -133,9 +133,11 @@ class LocalStack:
             config_js.write_text(_page_config(stack.api_url), encoding="utf-8")
             stack.start_web()
             store = VocabularyStore(s.bucket, s3_client=s3)
-            key = publish_run(run_dir, store=store, sagemaker=sagemaker)
-            self.vocabulary_version = load_version(store, key)
-            self.progress(f"published the vocabulary ({key}); waiting for the API to serve it")
+            published = publish_run(run_dir, store=store, sagemaker=sagemaker)
+            self.vocabulary_version = published.vocabulary.version
+            self.progress(
+                f"published the vocabulary ({published.key}); waiting for the API to serve it"
+            )
             self.wait_serving(self.vocabulary_version, s.ready_timeout)
         except DevstackError as exc:
             self.stop()
@@ -178,11 +180,6 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def load_version(store: VocabularyStore, key: str) -> int:
-    """The version of the vocabulary published at ``key``."""
-    return store.read(key).version
 
 
 def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:

@@ -29,3 +29,7 @@ class VocabularyNotFound(StoreError):
 
 class StoreUnavailable(StoreError):
     """S3 could not be reached or refused the request."""
+
+
+class ControlPlaneUnavailable(VocabError):
+    """SageMaker's control plane could not be asked about an endpoint (retry later)."""

@@ -10,8 +10,8 @@ Layout in the bucket (prefixes are settings):
   replaced by a newer version (conditional write on the pointer's ETag).
 
 This module is imported only where S3 is used (not by ``import vocab_store``). The S3
-client is passed in (a default one is built once per process, on first use), so tests and
-the Lambda choose their own.
+client is always passed in: the Lambda's wiring and the commands build their own, with their
+own timeouts.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from vocab_store.errors import (
     StoreUnavailable,
     VocabularyNotFound,
 )
+from vocab_store.layout import INCOMING_PREFIX, POINTER_KEY
 from vocab_store.vocabulary import Vocabulary, loads
 
 log = logging.getLogger(__name__)
@@ -44,41 +45,6 @@ _AWS_ERRORS = (ClientError, BotoCoreError)
 
 POINTER_FORMAT = "sentiment-api.pointer/1"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-
-_default_client: Any = None
-_client_lock = threading.Lock()
-
-
-def default_s3_client() -> Any:
-    """The process's S3 client, built once, on first use. boto3 honours
-    ``AWS_ENDPOINT_URL_S3``, so the same code reaches moto locally."""
-    global _default_client
-    with _client_lock:
-        if _default_client is None:
-            import boto3
-            from botocore.config import Config
-
-            _default_client = boto3.client(
-                "s3",
-                # Worst case 2 attempts x (1 s connect + 2 s read) plus backoff, about 7 s;
-                # a cold start reads twice (pointer, vocabulary), and with the endpoint
-                # call's ~9 s that stays inside the API Lambda's 25 s.
-                # (botocore's max_attempts would count retries only: 3 attempts.)
-                config=Config(
-                    connect_timeout=1,
-                    read_timeout=2,
-                    retries={"mode": "standard", "total_max_attempts": 2},
-                ),
-            )
-        return _default_client
-
-
-def forget_default_s3_client() -> None:
-    """Drop the process's S3 client so the next use builds a new one from the environment
-    as it is then (tests that point ``AWS_ENDPOINT_URL_S3`` somewhere else)."""
-    global _default_client
-    with _client_lock:
-        _default_client = None
 
 
 @dataclass(frozen=True)
@@ -135,10 +101,10 @@ class VocabularyStore:
         self,
         bucket: str,
         *,
-        incoming_prefix: str = "vocab/incoming/",
-        pointer_key: str = "vocab/current.json",
+        incoming_prefix: str = INCOMING_PREFIX,
+        pointer_key: str = POINTER_KEY,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        s3_client: Any = None,
+        s3_client: Any,
     ) -> None:
         if not bucket:
             raise StoreError("no bucket configured for the vocabulary store")
@@ -148,13 +114,7 @@ class VocabularyStore:
         self.incoming_prefix = incoming_prefix
         self.pointer_key = pointer_key
         self.max_bytes = max_bytes
-        self._client = s3_client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = default_s3_client()
-        return self._client
+        self.client = s3_client
 
     def key_for(self, vocabulary: Vocabulary) -> str:
         return f"{self.incoming_prefix}{vocabulary.version:020d}-{vocabulary.fingerprint[:16]}.json"

@@ -1,17 +1,8 @@
 """The SageMaker runtime behind one function: rows in, probabilities out.
 
-The client is built once per process, on first use, with explicit timeouts and botocore's
-``standard`` retry mode. Worst case for one call: 2 attempts x (1 s connect + 3 s read) plus
-at most 1 s of backoff (standard mode's first retry after a throttling error), 9 s. A cold
-start, or a request after the pointer changed, also makes two S3 reads first (the pointer,
-then the vocabulary), each at most 2 x (1 s + 2 s) + 1 s = 7 s with vocab_store's client:
-7 + 7 + 9 = 23 s, inside the API Lambda's timeout (25 s), which sits below API Gateway's
-29 s, so even then the client gets our own 503 or 504, with CORS.
-``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` reaches the local stand-in; there is no local branch
-here.
-
-Failures become :mod:`chalicelib.errors` with the right status; the AWS error's text goes to
-the log only.
+The client comes in as an argument (:mod:`chalicelib.wiring` builds the process's, with the
+timeouts of the API's time budget). Failures become :mod:`chalicelib.errors` with the right
+status; the AWS error's text goes to the log only.
 """
 
 from __future__ import annotations
@@ -22,7 +13,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.clients import LazyClient
 from chalicelib.errors import (
     BadGateway,
     EndpointRejected,
@@ -33,29 +23,7 @@ from chalicelib.errors import (
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 1
-READ_TIMEOUT = 3
-MAX_ATTEMPTS = 2
 MAX_ANSWER_BYTES = 64 * 1024
-
-_client = LazyClient(
-    "sagemaker-runtime",
-    connect_timeout=CONNECT_TIMEOUT,
-    read_timeout=READ_TIMEOUT,
-    # total_max_attempts counts the first attempt; botocore's max_attempts would count
-    # retries only (3 attempts: past the Lambda's 25 s).
-    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-)
-
-
-def runtime_client() -> Any:
-    """The process's sagemaker-runtime client, built on first use."""
-    return _client.get()
-
-
-def set_client(client: Any) -> None:
-    """Use ``client`` from now on (``None``: build the default again on next use)."""
-    _client.set(client)
 
 
 # SageMaker runtime error codes that mean "not now": the caller should retry later.
@@ -81,7 +49,7 @@ def invoke(
     *,
     rows: int,
     variant: str | None = None,
-    client: Any = None,
+    client: Any,
 ) -> list[float]:
     """Send ``body`` (``rows`` rows) to ``endpoint`` and return one probability per row."""
     from botocore.exceptions import (
@@ -101,7 +69,7 @@ def invoke(
     if variant:
         kwargs["TargetVariant"] = variant
     try:
-        response = (client or runtime_client()).invoke_endpoint(**kwargs)
+        response = client.invoke_endpoint(**kwargs)
         answer = response["Body"].read(MAX_ANSWER_BYTES + 1)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")

@@ -23,17 +23,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from chalicelib.control import ControlPlaneError, EndpointState
-
 if TYPE_CHECKING:
     from vocab_store import Vocabulary
+    from vocab_store.pairing import EndpointState
     from vocab_store.store import VocabularyStore
 
 log = logging.getLogger(__name__)
 
-Describe = Callable[[str, "str | None"], EndpointState]
-# Endpoint states worth waiting for: a retry may find them in service.
-_TRANSITIONAL = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
+Describe = Callable[[str, "str | None"], "EndpointState"]
 
 
 class RefreshRetry(Exception):
@@ -108,8 +105,12 @@ def _one(
 def check_pairing(
     vocabulary: Vocabulary, describe: Describe, default: str | None
 ) -> tuple[str, str] | None:
-    """``None`` when the endpoint the vocabulary names serves its model, else the outcome
-    (``rejected`` or ``retry``) and the reason."""
+    """``None`` when the endpoint the vocabulary names serves its model (the one rule,
+    :func:`vocab_store.pairing.check`), else the outcome (``rejected`` or ``retry``) and the
+    reason."""
+    from vocab_store.errors import ControlPlaneUnavailable
+    from vocab_store.pairing import Problem, check
+
     model = vocabulary.model
     if model is None:
         return "rejected", "the vocabulary records no model"
@@ -118,25 +119,12 @@ def check_pairing(
         return "rejected", "the vocabulary names no endpoint and no default is set"
     try:
         state = describe(endpoint, model.variant)
-    except ControlPlaneError as exc:
+    except ControlPlaneUnavailable as exc:
         return "retry", str(exc)
-    if not state.exists:
-        return "rejected", f"endpoint {endpoint} does not exist"
-    if state.status in _TRANSITIONAL:
-        return "retry", f"endpoint {endpoint} is {state.status}"
-    if state.status != "InService":
-        return "rejected", f"endpoint {endpoint} is {state.status}"
-    if not state.models:
-        return "rejected", f"endpoint {endpoint} has no variant {model.variant}"
-    for served in state.models:
-        if served.fingerprint != model.fingerprint:
-            return "rejected", (
-                f"endpoint {endpoint} serves model {served.name} with fingerprint "
-                f"{(served.fingerprint or 'none')[:12]}, not {model.fingerprint[:12]}"
-            )
-        if served.feature_count is not None and served.feature_count != model.feature_count:
-            return "rejected", f"endpoint {endpoint} expects {served.feature_count} features"
-    return None
+    answer = check(vocabulary, state)
+    if answer.ok:
+        return None
+    return ("retry" if answer.problem is Problem.NOT_READY else "rejected"), answer.reason
 
 
 def json_line(**fields: Any) -> str:
@@ -148,12 +136,14 @@ def json_line(**fields: Any) -> str:
 def handle(event: dict[str, Any]) -> list[Outcome]:
     """The S3 handler's entry: :func:`refresh` with the store and endpoint check built
     from the settings."""
-    from chalicelib import control, service, settings
+    from chalicelib import settings, wiring
+    from vocab_store.pairing import describe_endpoint
 
+    sagemaker = wiring.sagemaker.get()
     return refresh(
         event,
-        service.vocabulary_store(),
-        control.describe,
+        wiring.vocabulary_store(),
+        lambda name, variant: describe_endpoint(sagemaker, name, variant),
         default_endpoint=settings.get().endpoint,
     )
 

@@ -8,13 +8,12 @@ names, so a vocabulary and its model always switch together.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import endpoint, settings
+from chalicelib import endpoint, settings, wiring
 from chalicelib.errors import (
     ApiError,
     EndpointUnavailable,
@@ -25,46 +24,11 @@ from chalicelib.errors import (
 from chalicelib.responses import note
 
 if TYPE_CHECKING:
-    from vocab_store.store import CachedVocabulary, Live, VocabularyStore
+    from vocab_store.store import Live
 
 log = logging.getLogger(__name__)
 
 LABELS = ("negative", "positive")
-
-_cache: CachedVocabulary | None = None
-_lock = threading.Lock()
-
-
-def vocabulary_cache() -> CachedVocabulary:
-    """The process's live-vocabulary cache, built from the settings on first use."""
-    global _cache
-    with _lock:
-        if _cache is None:
-            from vocab_store.store import CachedVocabulary
-
-            ttl = settings.get().vocab_ttl
-            _cache = CachedVocabulary(vocabulary_store(), max_age=ttl, retry_after=min(5.0, ttl))
-        return _cache
-
-
-def vocabulary_store() -> VocabularyStore:
-    """The vocabulary store the settings describe (S3 client: vocab_store's default)."""
-    from vocab_store.store import VocabularyStore
-
-    s = settings.get()
-    return VocabularyStore(
-        s.bucket,
-        incoming_prefix=s.vocab_prefix,
-        pointer_key=s.pointer_key,
-        max_bytes=s.max_vocab_bytes,
-    )
-
-
-def set_cache(cache: CachedVocabulary | None) -> None:
-    """Use ``cache`` from now on (``None``: build it again from the settings)."""
-    global _cache
-    with _lock:
-        _cache = cache
 
 
 def live() -> Live:
@@ -72,7 +36,7 @@ def live() -> Live:
     from vocab_store import StoreError, VocabError
 
     try:
-        current = vocabulary_cache().get()
+        current = wiring.vocabulary_cache().get()
     except StoreError as exc:
         log.warning("no vocabulary to serve: %s", exc)
         raise NoVocabulary() from exc
@@ -114,7 +78,12 @@ def score(current: Live, texts: list[str]) -> tuple[Target, list[float]]:
         raise InternalError()
     where = target(current)
     probabilities = endpoint.invoke(
-        body, encoder.content_type, where.endpoint, rows=len(texts), variant=where.variant
+        body,
+        encoder.content_type,
+        where.endpoint,
+        rows=len(texts),
+        variant=where.variant,
+        client=wiring.runtime.get(),
     )
     return where, probabilities
 

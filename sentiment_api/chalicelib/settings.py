@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.errors import SettingsError
+from vocab_store.layout import INCOMING_PREFIX, POINTER_KEY
 
 STAGES = ("local", "dev", "prod", "test")
 MAX_TTL = 30.0
@@ -35,8 +36,8 @@ MAX_TTL = 30.0
 class Settings:
     stage: str
     bucket: str
-    vocab_prefix: str = "vocab/incoming/"
-    pointer_key: str = "vocab/current.json"
+    vocab_prefix: str = INCOMING_PREFIX
+    pointer_key: str = POINTER_KEY
     endpoint: str | None = None
     vocab_ttl: float = 30.0
     max_review_bytes: int = 100_000
@@ -72,8 +73,8 @@ def load(env: Mapping[str, str]) -> Settings:
     return Settings(
         stage=stage,
         bucket=_required(env, "SENTIMENT_BUCKET"),
-        vocab_prefix=env.get("SENTIMENT_VOCAB_PREFIX", "").strip() or "vocab/incoming/",
-        pointer_key=env.get("SENTIMENT_POINTER_KEY", "").strip() or "vocab/current.json",
+        vocab_prefix=env.get("SENTIMENT_VOCAB_PREFIX", "").strip() or INCOMING_PREFIX,
+        pointer_key=env.get("SENTIMENT_POINTER_KEY", "").strip() or POINTER_KEY,
         endpoint=env.get("SENTIMENT_ENDPOINT", "").strip() or None,
         vocab_ttl=_number(env, "SENTIMENT_VOCAB_TTL", 30.0, 0.0, MAX_TTL),
         max_review_bytes=int(
@@ -115,5 +116,5 @@ def trigger() -> tuple[str, str]:
     """
     return (
         _required(os.environ, "SENTIMENT_BUCKET"),
-        os.environ.get("SENTIMENT_VOCAB_PREFIX", "").strip() or "vocab/incoming/",
+        os.environ.get("SENTIMENT_VOCAB_PREFIX", "").strip() or INCOMING_PREFIX,
     )

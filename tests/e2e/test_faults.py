@@ -154,18 +154,18 @@ def test_endpoint_deleted_mid_traffic_is_503_then_answers_once_it_is_back(
 
 
 def _client_module(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The app's ``chalicelib.endpoint`` (its timeouts: the local stage does not change
-    them)."""
+    """The app's ``chalicelib.wiring`` (its clients' timeouts: the local stage does not
+    change them)."""
     monkeypatch.syspath_prepend(str(APP_DIR))
-    from chalicelib import endpoint
+    from chalicelib import wiring
 
-    return endpoint
+    return wiring
 
 
 def test_an_endpoint_slower_than_the_read_timeout_is_504_within_the_budget(
     local_stack: LocalStack, endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    read_timeout = _client_module(monkeypatch).READ_TIMEOUT
+    read_timeout = _client_module(monkeypatch).ENDPOINT_READ_TIMEOUT
     set_fault(local_stack, endpoint=endpoint, latency=read_timeout + 2)
     started = time.monotonic()
     answer = predict(local_stack.api_url)
@@ -194,29 +194,21 @@ def test_the_endpoint_clients_worst_case_fits_the_lambda_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The worst request: a cold start (or the first after the pointer changed) reads the
-    pointer and then the vocabulary from S3 with vocab_store's client, then calls the
+    pointer and then the vocabulary from S3 with the wiring's client, then calls the
     endpoint, each call at its worst, on top of the first request's own work. Still inside
     the API Lambda's timeout, which sits below API Gateway's 29 s (so the client gets our
     503 or 504, with CORS)."""
-    from vocab_store import store
+    from botocore.config import Config
 
-    endpoint = _client_module(monkeypatch)
+    wiring = _client_module(monkeypatch)
     config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
     timeouts = {
         stage["lambda_functions"]["api_handler"]["lambda_timeout"]
         for stage in config["stages"].values()
         if "lambda_functions" in stage
     }
-    try:
-        endpoint_call = _worst_call(endpoint.runtime_client().meta.config)
-    finally:
-        endpoint.set_client(None)
-    built_here = store._default_client is None
-    try:
-        s3_call = _worst_call(store.default_s3_client().meta.config)
-    finally:
-        if built_here:
-            store.forget_default_s3_client()
+    endpoint_call = _worst_call(Config(**wiring.runtime.config))
+    s3_call = _worst_call(Config(**wiring.s3.config))
     worst = 2 * s3_call + endpoint_call + FIRST_REQUEST_WORK
     assert worst < min(timeouts) < API_GATEWAY_LIMIT, (s3_call, endpoint_call, timeouts)
 

@@ -29,7 +29,6 @@ from vocab_store import (
     build_vocabulary,
     read_stopwords,
 )
-from vocab_store import store as store_module
 from vocab_store.store import VocabularyStore
 
 APP_DIR = REPO / "sentiment_api"
@@ -51,14 +50,10 @@ SETTINGS = {
 
 
 def _clear_state() -> None:
-    from chalicelib import control, endpoint, service, settings
+    from chalicelib import wiring
 
-    settings.clear()
-    service.set_cache(None)
-    endpoint.set_client(None)
-    control.set_client(None)
-    # vocab_store keeps one S3 client per process; the moto URL may differ per test.
-    store_module.forget_default_s3_client()
+    # The clients are built per process; the moto URL may differ per test.
+    wiring.reset()
 
 
 @pytest.fixture(scope="session")
@@ -135,9 +130,13 @@ def live(store: VocabularyStore, vocabulary: Vocabulary) -> str:
 
 
 def create_endpoint(
-    name: str = ENDPOINT, fingerprint: str = FINGERPRINT, variants: int = 1
+    name: str = ENDPOINT,
+    fingerprint: str = FINGERPRINT,
+    variants: int = 1,
+    tags: list[dict[str, str]] | None = None,
 ) -> None:
-    """A model tagged with ``fingerprint``, its endpoint config and endpoint, in moto."""
+    """Models tagged with ``fingerprint`` (or with ``tags`` alone), their endpoint config
+    and endpoint, in moto."""
     sm = boto3.client("sagemaker")
     pvs = []
     for i in range(variants):
@@ -146,7 +145,9 @@ def create_endpoint(
             ModelName=model,
             ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
             PrimaryContainer={"Image": "xgboost:3.2-0", "ModelDataUrl": "s3://b/m.tar.gz"},
-            Tags=[
+            Tags=tags
+            if tags is not None
+            else [
                 {"Key": "sentiment-api:project", "Value": "sentiment-api"},
                 {"Key": "sentiment-api:model-fingerprint", "Value": fingerprint},
             ],
@@ -191,10 +192,10 @@ class Runtime:
 
 @pytest.fixture
 def runtime() -> Iterator[Runtime]:
-    from chalicelib import endpoint
+    from chalicelib import wiring
 
     rt = Runtime()
-    endpoint.set_client(rt.client)
+    wiring.runtime.set(rt.client)
     yield rt
     rt.stub.deactivate()
 

@@ -131,22 +131,24 @@ def test_a_transient_failure_is_retried_without_blocking_other_records(
     client: Client, store: VocabularyStore, endpoint: str
 ) -> None:
     from botocore.exceptions import EndpointConnectionError
-    from chalicelib import control
     from chalicelib.refresh import RefreshRetry
+
+    from vocab_store import pairing
+    from vocab_store.errors import ControlPlaneUnavailable
 
     good = store.publish(make_vocabulary(2))
     broken = store.publish(make_vocabulary(3, endpoint="sentiment-unreachable"))
-    real = control.describe
+    real = pairing.describe_endpoint
 
-    def flaky(name: str, variant: str | None = None) -> Any:
+    def flaky(sagemaker: Any, name: str, variant: str | None = None) -> Any:
         if name == "sentiment-unreachable":
-            raise control.ControlPlaneError("down") from EndpointConnectionError(
+            raise ControlPlaneUnavailable("down") from EndpointConnectionError(
                 endpoint_url="http://x"
             )
-        return real(name, variant)
+        return real(sagemaker, name, variant)
 
     control_describe = pytest.MonkeyPatch()
-    control_describe.setattr(control, "describe", flaky)
+    control_describe.setattr(pairing, "describe_endpoint", flaky)
     try:
         with pytest.raises(RefreshRetry):
             _invoke(client, _event(client, broken, good))
@@ -158,14 +160,14 @@ def test_a_transient_failure_is_retried_without_blocking_other_records(
 def test_the_api_follows_a_promotion(
     client: Client, store: VocabularyStore, endpoint: str, runtime: Runtime
 ) -> None:
-    from chalicelib import service
+    from chalicelib import wiring
 
     live(store, make_vocabulary(1))
     runtime.answer("0.9")
     assert client.http.post("/", body=b"superb").body == b"1"
     key = store.publish(make_vocabulary(2))
     _invoke(client, _event(client, key))
-    service.vocabulary_cache().get(force=True)  # what the TTL does, without waiting
+    wiring.vocabulary_cache().get(force=True)  # what the TTL does, without waiting
     runtime.answer("0.9")
     response = client.http.post(
         "/", headers={"Content-Type": "application/json"}, body=b'{"review": "superb"}'

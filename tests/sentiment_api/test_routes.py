@@ -309,7 +309,7 @@ def test_endpoint_timeout_is_504(
     client: Client, vocab: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
-    from chalicelib import endpoint
+    from chalicelib import wiring
 
     class Slow:
         def __init__(self, exc: Exception) -> None:
@@ -318,22 +318,22 @@ def test_endpoint_timeout_is_504(
         def invoke_endpoint(self, **kwargs: Any) -> Any:
             raise self.exc
 
-    endpoint.set_client(Slow(ReadTimeoutError(endpoint_url="http://x")))
+    wiring.runtime.set(Slow(ReadTimeoutError(endpoint_url="http://x")))
     assert client.http.post("/", headers=TEXT, body=REVIEW.encode()).status_code == 504
-    endpoint.set_client(Slow(ConnectTimeoutError(endpoint_url="http://x")))
+    wiring.runtime.set(Slow(ConnectTimeoutError(endpoint_url="http://x")))
     assert client.http.post("/", headers=TEXT, body=REVIEW.encode()).status_code == 503
 
 
 def test_an_unexpected_error_is_a_logged_500_without_details(
     client: Client, vocab: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from chalicelib import endpoint
+    from chalicelib import wiring
 
     class Broken:
         def invoke_endpoint(self, **kwargs: Any) -> Any:
             raise KeyError("secret internals")
 
-    endpoint.set_client(Broken())
+    wiring.runtime.set(Broken())
     with caplog.at_level(logging.INFO):
         response = client.http.post("/", headers=TEXT, body=REVIEW.encode())
     assert response.status_code == 500

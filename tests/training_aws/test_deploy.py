@@ -11,9 +11,10 @@ import pytest
 from tests.training_aws.conftest import BUCKET, ROLE
 from training.aws import deploy
 from training.aws.deploy import ServerlessConfig, deploy_run
-from training.aws.naming import FEATURE_COUNT_TAG, FINGERPRINT_TAG, PROJECT_TAG, RUN_TAG
+from training.aws.naming import PROJECT_TAG, RUN_TAG
 from training.aws.runs import load_run
 from training.errors import UsageError
+from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
 
 RUN = "20261123-091500-a1b2"
 
@@ -63,7 +64,7 @@ def test_real_time_deploy_creates_tagged_model_config_and_endpoint(
         assert tags(sagemaker, arn) == {
             PROJECT_TAG: "sentiment-api",
             RUN_TAG: RUN,
-            FINGERPRINT_TAG: result.fingerprint,
+            MODEL_FINGERPRINT_TAG: result.fingerprint,
             FEATURE_COUNT_TAG: str(load_run(run_dir).vocabulary.feature_count),
         }
 

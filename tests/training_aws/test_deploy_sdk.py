@@ -18,8 +18,9 @@ from botocore.stub import ANY, Stubber
 
 from tests.training_aws.conftest import BUCKET, ROLE
 from training.aws.deploy import ServerlessConfig
-from training.aws.naming import FEATURE_COUNT_TAG, FINGERPRINT_TAG, PROJECT_TAG, RUN_TAG
+from training.aws.naming import PROJECT_TAG, RUN_TAG
 from training.errors import AwsError
+from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
 
 pytest.importorskip("sagemaker.core.resources", reason="the aws extra is not installed")
 
@@ -79,7 +80,7 @@ def expect_deploy(stub: Stubber, run: Any, *, serverless: bool, final: str) -> N
     tags = [
         {"Key": PROJECT_TAG, "Value": "sentiment-api"},
         {"Key": RUN_TAG, "Value": RUN},
-        {"Key": FINGERPRINT_TAG, "Value": fingerprint},
+        {"Key": MODEL_FINGERPRINT_TAG, "Value": fingerprint},
         {"Key": FEATURE_COUNT_TAG, "Value": str(run.vocabulary.feature_count)},
     ]
     not_found(stub, "describe_endpoint", "endpoint")

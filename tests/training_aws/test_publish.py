@@ -28,10 +28,11 @@ def test_publish_names_the_endpoint_and_outgrows_the_live_version(
     future = load_run(run_dir).vocabulary.with_version(10**15)
     store.promote(store.publish(future), future)
 
-    key = publish_run(run_dir, store=store, sagemaker=sagemaker)
+    result = publish_run(run_dir, store=store, sagemaker=sagemaker)
 
-    assert key.startswith("vocab/incoming/")
-    published = store.read(key)
+    assert result.key.startswith("vocab/incoming/")
+    published = store.read(result.key)
+    assert published == result.vocabulary
     assert published.version == 10**15 + 1
     assert published.model is not None
     assert published.model.endpoint == f"sentiment-{RUN}"
@@ -46,7 +47,7 @@ def test_publish_names_the_endpoint_and_outgrows_the_live_version(
 def test_publish_without_checks_needs_no_sagemaker(
     make_run: Callable[[str], Path], store: VocabularyStore
 ) -> None:
-    key = publish_run(make_run(RUN), store=store, endpoint="my-endpoint", variant="Blue")
+    key = publish_run(make_run(RUN), store=store, endpoint="my-endpoint", variant="Blue").key
     record = store.read(key).model
     assert record is not None and (record.endpoint, record.variant) == ("my-endpoint", "Blue")
 

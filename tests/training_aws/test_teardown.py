@@ -108,8 +108,8 @@ def test_the_live_endpoint_is_spared_unless_forced(
     deployed: list[Path], sagemaker: Any, store: VocabularyStore
 ) -> None:
     live_run = deployed[1]
-    key = publish_run(live_run, store=store, sagemaker=sagemaker)
-    store.promote(key, store.read(key))  # what the S3 handler does
+    published = publish_run(live_run, store=store, sagemaker=sagemaker)
+    store.promote(published.key, published.vocabulary)  # what the S3 handler does
     live = live_endpoint(store)
     assert live == f"sentiment-{RUNS[1]}"
 

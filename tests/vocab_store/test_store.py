@@ -168,14 +168,14 @@ def test_stale_if_error_serves_the_last_good_vocabulary(
     cache = CachedVocabulary(store, max_age=1, jitter=0.0, retry_after=5, clock=clock)
     assert cache.get().vocabulary.version == 1
     # S3 becomes unreachable: a real connection failure, not a mock.
-    store._client = boto3.client(
+    store.client = boto3.client(
         "s3",
         endpoint_url=f"http://127.0.0.1:{free_port()}",
         config=Config(retries={"max_attempts": 1}, connect_timeout=1),
     )
     clock.now += 2
     assert cache.get().vocabulary.version == 1
-    store._client = s3
+    store.client = s3
     v2 = _version(vocabulary, 2)
     store.promote(store.publish(v2), v2)
     clock.now += 2  # inside retry_after: no new attempt yet

@@ -20,7 +20,6 @@ from training.aws import sagemaker_adapter as sma
 from training.aws.clients import AWS_ERRORS, error_code, translate
 from training.aws.images import xgboost_image_uri
 from training.aws.naming import (
-    FINGERPRINT_TAG,
     VARIANT,
     is_project,
     is_role_arn,
@@ -31,6 +30,7 @@ from training.aws.naming import (
 from training.aws.runs import RunFiles, load_run
 from training.aws.sagemaker_adapter import Progress
 from training.errors import AwsError, UsageError
+from vocab_store.pairing import MODEL_FINGERPRINT_TAG
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def reusable(sagemaker: Any, arn: str, plan: DeployPlan, what: str) -> None:
     """A model or config left by an interrupted deploy of the same run is reused; anything
     else with the name is refused."""
     tags = sma.tags_of(sagemaker, arn)
-    if not is_project(tags) or tags.get(FINGERPRINT_TAG) != plan.run.fingerprint:
+    if not is_project(tags) or tags.get(MODEL_FINGERPRINT_TAG) != plan.run.fingerprint:
         raise UsageError(
             f"a SageMaker {what} named {plan.name} exists and is not this run's model; "
             "remove it or deploy another run"

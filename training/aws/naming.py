@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 
+from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
+
 PROJECT_TAG = "sentiment-api:project"
 PROJECT = "sentiment-api"
 RUN_TAG = "sentiment-api:run"
-FINGERPRINT_TAG = "sentiment-api:model-fingerprint"
-# How many features the model reads: the S3 handler rejects a vocabulary of another width
-# (the XGBoost container silently accepts rows with fewer columns than the model has).
-FEATURE_COUNT_TAG = "sentiment-api:feature-count"
 VARIANT = "AllTraffic"
 
 # The local stack has no IAM: moto accepts any well-formed role ARN.
@@ -51,7 +49,7 @@ def project_tags(
     tags = [
         {"Key": PROJECT_TAG, "Value": PROJECT},
         {"Key": RUN_TAG, "Value": run_id},
-        {"Key": FINGERPRINT_TAG, "Value": fingerprint},
+        {"Key": MODEL_FINGERPRINT_TAG, "Value": fingerprint},
     ]
     if feature_count is not None:
         tags.append({"Key": FEATURE_COUNT_TAG, "Value": str(feature_count)})

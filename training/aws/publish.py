@@ -8,18 +8,28 @@ than the live one (:func:`vocab_store.next_version`), then goes up with
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from training.aws import sagemaker_adapter as sma
 from training.aws.naming import is_resource_name, resource_name
 from training.aws.runs import load_run
 from training.errors import AwsError, UsageError
-from vocab_store import Vocabulary, next_version
+from vocab_store import Vocabulary, next_version, pairing
+from vocab_store.errors import ControlPlaneUnavailable
+from vocab_store.pairing import Problem
 from vocab_store.store import VocabularyStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What :func:`publish_run` uploaded: the key under the watched prefix, and the
+    vocabulary exactly as published (endpoint and version filled in)."""
+
+    key: str
+    vocabulary: Vocabulary
 
 
 def vocabulary_for_endpoint(
@@ -36,26 +46,32 @@ def vocabulary_for_endpoint(
 
 
 def check_endpoint_serves(sagemaker: Any, vocabulary: Vocabulary) -> None:
-    """Refuse early when the named endpoint does not serve the vocabulary's model (the S3
-    handler would reject the vocabulary for the same reason, only later and quietly)."""
+    """Refuse early when the named endpoint does not serve the vocabulary's model: the same
+    rule the S3 handler applies (:func:`vocab_store.pairing.check`), said before uploading
+    rather than later and quietly."""
     record = vocabulary.model
     assert record is not None and record.endpoint is not None
-    state = sma.describe_endpoint(sagemaker, record.endpoint)
-    if state is None:
+    try:
+        state = pairing.describe_endpoint(sagemaker, record.endpoint, record.variant)
+    except ControlPlaneUnavailable as exc:
+        raise AwsError(f"{exc}; check your network, credentials and region") from exc
+    answer = pairing.check(vocabulary, state)
+    if answer.problem is None:
+        return
+    if answer.problem is Problem.MISSING:
         raise UsageError(
             f"there is no endpoint {record.endpoint}; deploy the run first (`sentiment deploy`)"
         )
-    if state.status != "InService":
+    if answer.problem in (Problem.NOT_READY, Problem.NOT_IN_SERVICE):
         raise UsageError(
             f"endpoint {record.endpoint} is {state.status}, not InService; publish once it is"
         )
-    served = sma.serving_fingerprint(sagemaker, record.endpoint, record.variant)
-    if served != record.fingerprint:
+    if answer.problem in (Problem.OTHER_MODEL, Problem.FEATURE_COUNT):
         raise AwsError(
-            f"endpoint {record.endpoint} serves another model (fingerprint "
-            f"{(served or 'unknown')[:12]}, this run's is {record.fingerprint[:12]}); "
+            f"endpoint {record.endpoint} serves another model ({answer.reason}); "
             "publish the run that endpoint was deployed from"
         )
+    raise AwsError(f"{answer.reason}; redeploy the run (`sentiment deploy`)")
 
 
 def publish_run(
@@ -65,9 +81,9 @@ def publish_run(
     endpoint: str | None = None,
     variant: str | None = None,
     sagemaker: Any = None,
-) -> str:
+) -> Published:
     """Upload the run's vocabulary, naming ``endpoint`` (default ``sentiment-<run_id>``),
-    to the store's watched prefix and return its key.
+    to the store's watched prefix; returns its key and the vocabulary as published.
 
     With a ``sagemaker`` client, first checks that the endpoint is in service and serves
     this run's model. The version is one newer than the live pointer's (or the clock's).
@@ -85,4 +101,4 @@ def publish_run(
         check_endpoint_serves(sagemaker, vocabulary)
     key = store.publish(vocabulary)
     log.info("published vocabulary version %d for endpoint %s at %s", vocabulary.version, name, key)
-    return key
+    return Published(key, vocabulary)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from training.aws.clients import AWS_ERRORS, is_not_found, translate
-from training.aws.naming import FINGERPRINT_TAG, is_project
+from training.aws.naming import is_project
 from training.errors import AwsError
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,7 @@ def tags_of(sm: Any, arn: str) -> dict[str, str]:
         if not r.get("NextToken"):
             return tags
         kwargs["NextToken"] = r["NextToken"]
+        kwargs["NextToken"] = r["NextToken"]
 
 
 _LISTS = {
@@ -276,23 +277,3 @@ def wait_in_service(
                 "check it with `sentiment endpoints`"
             )
         sleep(poll_seconds)
-
-
-def serving_fingerprint(sm: Any, endpoint: str, variant: str | None = None) -> str | None:
-    """The model fingerprint tag of the model that ``endpoint`` (``variant``) serves.
-
-    Raises :class:`AwsError` when the endpoint, its config or the variant does not exist.
-    """
-    state = describe_endpoint(sm, endpoint)
-    if state is None:
-        raise AwsError(f"there is no endpoint {endpoint}; deploy the run first")
-    config = describe_endpoint_config(sm, state.config_name)
-    if config is None or not config.variants:
-        raise AwsError(f"endpoint {endpoint} has no endpoint config {state.config_name}")
-    chosen = [v for v in config.variants if variant is None or v.name == variant]
-    if not chosen:
-        raise AwsError(f"endpoint {endpoint} has no production variant {variant}")
-    model = describe_model(sm, chosen[0].model_name)
-    if model is None:
-        raise AwsError(f"endpoint {endpoint} names a missing model {chosen[0].model_name}")
-    return tags_of(sm, model.arn).get(FINGERPRINT_TAG)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from training.aws.apigateway import GatewayLimits
 from training.errors import UsageError
+from vocab_store.layout import INCOMING_PREFIX, POINTER_KEY
 
 ENV_BUCKET = "SENTIMENT_BUCKET"
 ENV_ROLE = "SENTIMENT_SAGEMAKER_ROLE"
@@ -58,8 +59,8 @@ class AwsSettings:
     bucket: str | None
     role_arn: str | None
     region: str | None
-    incoming_prefix: str = "vocab/incoming/"
-    pointer_key: str = "vocab/current.json"
+    incoming_prefix: str = INCOMING_PREFIX
+    pointer_key: str = POINTER_KEY
 
     def need_bucket(self) -> str:
         if not self.bucket:
@@ -83,8 +84,8 @@ def settings_from(
         bucket=getattr(args, "bucket", None) or env.get(ENV_BUCKET) or None,
         role_arn=getattr(args, "role", None) or env.get(ENV_ROLE) or None,
         region=getattr(args, "region", None) or None,
-        incoming_prefix=env.get(ENV_PREFIX) or "vocab/incoming/",
-        pointer_key=env.get(ENV_POINTER) or "vocab/current.json",
+        incoming_prefix=env.get(ENV_PREFIX) or INCOMING_PREFIX,
+        pointer_key=env.get(ENV_POINTER) or POINTER_KEY,
     )
 
 

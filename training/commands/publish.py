@@ -38,14 +38,14 @@ def run(args: argparse.Namespace) -> int:
         pointer_key=settings.pointer_key,
         s3_client=clients.s3,
     )
-    key = publish_run(
+    published = publish_run(
         run_dir,
         store=store,
         endpoint=args.endpoint,
         variant=args.variant,
         sagemaker=None if args.no_check else clients.sagemaker,
     )
-    vocabulary = store.read(key)
+    key, vocabulary = published.key, published.vocabulary
     print(f"published s3://{store.bucket}/{key} (version {vocabulary.version})")
     print(
         "the S3 handler promotes it within seconds, and each API instance switches within "
