@@ -12,6 +12,7 @@ what is saved: the container uses whatever model it is given, in full.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 def _best_snapshot_callback(patience: int, metric: str) -> Any:
     """A TrainingCallback that remembers the best round's model and stops after
-    ``patience`` rounds without improvement (lower is better)."""
+    ``patience`` rounds without improvement (lower is better); with ``patience`` 0 it
+    keeps every round's model in turn, so the last one is kept (no early stopping)."""
     import xgboost
 
     class KeepBest(xgboost.callback.TrainingCallback):
@@ -38,11 +40,11 @@ def _best_snapshot_callback(patience: int, metric: str) -> Any:
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
             score = float(evals_log["validation"][metric][-1])
-            if score < self.best_score:
+            if patience == 0 or score < self.best_score:
                 self.best_score = score
                 self.best_iteration = epoch
                 self.best_raw = bytes(model.save_raw("ubj"))
-            return epoch - self.best_iteration >= patience
+            return patience > 0 and epoch - self.best_iteration >= patience
 
     return KeepBest()
 
@@ -75,6 +77,7 @@ class LinearSentimentClassifier:
 
     Parameters mirror XGBoost's: ``reg_lambda`` (L2) and ``reg_alpha`` (L1) penalties,
     ``eta`` step size, ``updater`` (``shotgun`` or ``coord_descent``), ``feature_selector``.
+    ``early_stopping_rounds`` 0 trains exactly ``n_rounds`` rounds and keeps the last.
     """
 
     def __init__(
@@ -102,6 +105,15 @@ class LinearSentimentClassifier:
         self.seed = seed
         self.progress = progress
 
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters (scikit-learn's convention), e.g. to fit a copy."""
+        names = inspect.signature(LinearSentimentClassifier.__init__).parameters
+        return {name: getattr(self, name) for name in names if name != "self"}
+
+    def fit_record(self) -> dict[str, Any]:
+        """What the run's metrics say of how the model was fitted, beyond its parameters."""
+        return {}
+
     def xgb_params(self) -> dict[str, Any]:
         """The parameters handed to ``xgboost.train``."""
         return {
@@ -124,9 +136,10 @@ class LinearSentimentClassifier:
         X_val: scipy.sparse.csr_matrix,
         y_val: np.ndarray,
     ) -> LinearSentimentClassifier:
-        """Train on ``X, y``; stop when validation log loss stops improving; keep the best
-        round's model. Sets ``booster_``, ``best_iteration_``, ``best_score_``,
-        ``evals_result_``, ``n_features_in_``, ``fit_seconds_``."""
+        """Train on ``X, y``; stop when validation log loss stops improving (unless
+        ``early_stopping_rounds`` is 0); keep the best round's model. Sets ``booster_``,
+        ``best_iteration_``, ``best_score_``, ``evals_result_``, ``n_features_in_``,
+        ``fit_seconds_``."""
         import xgboost
 
         start = time.perf_counter()

@@ -89,6 +89,21 @@ def choose_content_type(requested: str, feature_count: int) -> str:
     return "text/csv" if feature_count <= CSV_MAX_FEATURES else "text/libsvm"
 
 
+def classifier_params(config: TrainConfig) -> dict[str, Any]:
+    """The classifier's parameters from ``config`` (every setting that reaches XGBoost)."""
+    return {
+        "n_rounds": config.n_rounds,
+        "eta": config.eta,
+        "reg_lambda": config.reg_lambda,
+        "reg_alpha": config.reg_alpha,
+        "updater": config.updater,
+        "early_stopping_rounds": config.early_stopping_rounds,
+        "n_jobs": config.n_jobs,
+        "seed": config.seed,
+        "progress": config.progress,
+    }
+
+
 def _words_by_text(
     full: Reviews, parts: list[Reviews], config: TrainConfig, settings: TokenizerSettings
 ) -> dict[str, list[str]]:
@@ -177,17 +192,7 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
     y_val = np.array(val_set.labels, dtype=np.float32)
     timings["encode_seconds"] = time.perf_counter() - t0
 
-    params: dict[str, Any] = {
-        "n_rounds": config.n_rounds,
-        "eta": config.eta,
-        "reg_lambda": config.reg_lambda,
-        "reg_alpha": config.reg_alpha,
-        "updater": config.updater,
-        "early_stopping_rounds": config.early_stopping_rounds,
-        "n_jobs": config.n_jobs,
-        "seed": config.seed,
-        "progress": config.progress,
-    }
+    params = classifier_params(config)
     if make_classifier is None:
         clf = LinearSentimentClassifier(**params)
     else:
@@ -232,6 +237,7 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
             "bias": bias,
             "nonzero_weights": sum(1 for c in coefs if c != 0.0),
             "bytes": len(model_bytes),
+            **clf.fit_record(),
         },
         "vocabulary": {
             "feature_count": vocab.feature_count,

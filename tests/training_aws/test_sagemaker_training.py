@@ -1,7 +1,6 @@
 """``train --sagemaker``'s fit: channels written to S3 in the container's format, and the
-job's model read back. SageMaker cannot run here, so a fake launcher stands in for the job:
-it reads the channels from moto's S3 the way the container parses them, fits the same
-``gblinear`` model, and writes ``model.tar.gz`` where the job would."""
+job's model read back. SageMaker cannot run here, so :class:`FakeJob` stands in for the job
+with the container's rules (tests/training_aws/training_job.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +13,11 @@ import scipy.sparse
 import xgboost
 
 from tests.training_aws.conftest import BUCKET, ROLE
+from tests.training_aws.training_job import FakeJob
 from training import artifacts
 from training.aws.sagemaker_training import (
     SageMakerClassifier,
     SageMakerTrainingSettings,
-    TrainingJob,
     training_body,
 )
 from training.errors import UsageError
@@ -33,51 +32,11 @@ def data(seed: int, rows: int = 200, width: int = 6) -> tuple[Any, np.ndarray]:
     return scipy.sparse.csr_matrix(dense), y
 
 
-class FakeJob:
-    """Stands where the training job is: loads each channel with XGBoost's own file parsers,
-    called as the container calls them (``?format=csv&label_column=0`` for CSV, the libsvm
-    parser with its default indexing for libsvm), trains, and writes ``model.tar.gz``."""
-
-    def __init__(self, s3: Any, width: int, workdir: Any = None) -> None:
-        self.s3, self.width, self.jobs = s3, width, []
-        self.model = b""
-        self.workdir = workdir
-
-    def _matrix(self, body: bytes, content_type: str) -> xgboost.DMatrix:
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(suffix=".txt", dir=self.workdir, delete=False) as fh:
-            fh.write(body)
-        uri = (
-            f"{fh.name}?format=csv&label_column=0"
-            if content_type == "text/csv"
-            else f"{fh.name}?format=libsvm"
-        )
-        return xgboost.DMatrix(uri)
-
-    def __call__(self, job: TrainingJob, progress: Any) -> str:
-        self.jobs.append(job)
-        read = {}
-        for name, uri in job.channels.items():
-            bucket, _, key = uri.removeprefix("s3://").partition("/")
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            read[name] = self._matrix(body, job.content_type)
-        hp = job.hyperparameters
-        params = {k: hp[k] for k in ("booster", "objective", "updater", "feature_selector")}
-        params |= {"eta": float(hp["eta"]), "lambda": float(hp["lambda"])}
-        booster = xgboost.train(params, read["train"], int(hp["num_round"]))
-        key = job.output_path.removeprefix(f"s3://{BUCKET}/") + f"/{job.name}/output/model.tar.gz"
-        self.model = bytes(booster.save_raw("ubj"))
-        archive = artifacts.model_archive(self.model)
-        self.s3.put_object(Bucket=BUCKET, Key=key, Body=archive)
-        return f"s3://{BUCKET}/{key}"
-
-
 @pytest.mark.parametrize("content_type", ["text/csv", "text/libsvm"])
 def test_fit_trains_on_what_the_endpoint_sees(content_type: str, s3: Any) -> None:
     x, y = data(1)
     x_val, y_val = data(2, rows=50)
-    fake = FakeJob(s3, x.shape[1])
+    fake = FakeJob(s3)
     settings = SageMakerTrainingSettings(
         bucket=BUCKET, role_arn=ROLE, region="us-east-1", run_id=RUN, spot=True
     )
@@ -104,7 +63,8 @@ def test_training_rows_are_label_first_with_no_header() -> None:
     x = scipy.sparse.csr_matrix(np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]))
     y = np.array([1.0, 0.0])
     assert training_body(x, y, "text/csv") == b"1,0,0.5,0\n0,0,0,0\n"
-    assert training_body(x, y, "text/libsvm") == b"1 1:0.5\n0\n"
+    # The first libsvm row names the last column, so the file is as wide as the matrix.
+    assert training_body(x, y, "text/libsvm") == b"1 1:0.5 2:0\n0\n"
 
 
 def test_missing_settings_are_named() -> None:
@@ -125,7 +85,7 @@ def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(s3: Any, tmp_
         settings = SageMakerTrainingSettings(
             bucket=BUCKET, role_arn=ROLE, region="us-east-1", run_id=run_id
         )
-        fake = FakeJob(s3, width=500)
+        fake = FakeJob(s3)
         jobs.append(fake)
         return SageMakerClassifier(
             settings=settings, s3=s3, content_type=content_type, launch=fake, **params

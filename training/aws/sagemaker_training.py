@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from training import artifacts
 from training.aws.clients import AWS_ERRORS, translate
 from training.aws.images import XGBOOST_VERSION
+from training.aws.job_hyperparameters import job_hyperparameters
 from training.aws.sagemaker_adapter import Progress
 from training.aws.sdk import import_sdk
 from training.errors import AwsError, UsageError
@@ -93,7 +94,13 @@ Launcher = Callable[[TrainingJob, Progress], str]
 
 def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) -> bytes:
     """Training rows the XGBoost container reads: label first, no header; dense CSV (0 is
-    a value) or 0-based libsvm (the container's file parser does not shift indices)."""
+    a value) or 0-based libsvm (the container's file parser does not shift indices).
+
+    Both carry the matrix's full width whatever the rows hold: XGBoost sizes a libsvm file
+    by the highest index present, and a model narrower than the vocabulary fails every
+    request naming a last term. So the first libsvm row also names the last column, with
+    value 0, which XGBoost keeps as a present zero: it adds nothing to a linear model.
+    """
     lines: list[str] = []
     width = x.shape[1]
     for i in range(x.shape[0]):
@@ -110,30 +117,13 @@ def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) 
             # XGBoost's libsvm file parser, 0-based unless told otherwise, while its
             # server shifts 1-based request bodies down by one. Either way feature j
             # lands in column j, as in local training.
-            pairs = " ".join(
-                f"{c}:{format_value(float(v))}" for c, v in zip(cols, vals, strict=True)
-            )
-            lines.append(f"{label} {pairs}".rstrip())
+            pairs = [f"{c}:{format_value(float(v))}" for c, v in zip(cols, vals, strict=True)]
+            if i == 0 and width - 1 not in cols:
+                pairs.append(f"{width - 1}:0")
+            lines.append(" ".join([label, *pairs]))
         else:
             raise UsageError(f"cannot train on SageMaker with content type {content_type}")
     return ("\n".join(lines) + "\n").encode("ascii")
-
-
-def hyperparameters(clf: LinearSentimentClassifier) -> dict[str, str]:
-    """The local classifier's ``gblinear`` parameters as container hyperparameters."""
-    return {
-        "booster": "gblinear",
-        "objective": "binary:logistic",
-        "eval_metric": "logloss",
-        "eta": str(clf.eta),
-        "lambda": str(clf.reg_lambda),
-        "alpha": str(clf.reg_alpha),
-        "updater": clf.updater,
-        "feature_selector": clf.feature_selector,
-        "num_round": str(clf.n_rounds),
-        "early_stopping_rounds": str(clf.early_stopping_rounds),
-        "seed": str(clf.seed),
-    }
 
 
 def upload(s3: Any, bucket: str, key: str, body: bytes) -> str:
@@ -209,11 +199,16 @@ def launch_with_model_trainer(job: TrainingJob, progress: Progress) -> str:
 
 
 class SageMakerClassifier(LinearSentimentClassifier):
-    """:class:`LinearSentimentClassifier` whose ``fit`` runs in a SageMaker training job.
+    """:class:`LinearSentimentClassifier` whose model is trained in a SageMaker training job.
 
     ``settings``, ``s3``, ``content_type`` (the vocabulary's), ``launch`` and ``on_status``
     (where the job's status lines go) come in beside the usual parameters; ``fit`` sets the
-    same fitted attributes.
+    same fitted attributes, plus ``job_record_`` (see :meth:`fit_record`).
+
+    The container's early stopping cannot keep the best ``gblinear`` model, so the decision
+    is made here, on validation, by the local fit: it picks the rounds, the job trains
+    exactly that many with no early stopping, and the job's model must match the vocabulary's
+    width (and is compared with the local model, the figure going into the run's record).
     """
 
     def __init__(
@@ -240,11 +235,18 @@ class SageMakerClassifier(LinearSentimentClassifier):
         X_val: scipy.sparse.csr_matrix,
         y_val: np.ndarray,
     ) -> SageMakerClassifier:
+        import numpy as np
         import xgboost
 
         say = self.on_status or (lambda message: log.info("%s", message))
         start = time.perf_counter()
         s = self.settings
+        job_hyperparameters(self.xgb_params(), self.n_rounds)  # refuse before any work
+        say("choosing the number of rounds on validation with a local fit")
+        local = LinearSentimentClassifier(**self.get_params()).fit(X, y, X_val, y_val)
+        rounds = local.best_iteration_ + 1
+        rounds_run = len(local.evals_result_["validation"]["logloss"])
+        hp = job_hyperparameters(self.xgb_params(), rounds)
         suffix = "csv" if self.content_type == "text/csv" else "libsvm"
         channels = {}
         for name, (xs, ys) in {"train": (X, y), "validation": (X_val, y_val)}.items():
@@ -256,7 +258,7 @@ class SageMakerClassifier(LinearSentimentClassifier):
             name=f"sentiment-{s.run_id}",
             channels=channels,
             content_type=self.content_type,
-            hyperparameters=hyperparameters(self),
+            hyperparameters=hp.values,
             output_path=f"s3://{s.bucket}/{s.prefix}/output",
             settings=s,
         )
@@ -265,18 +267,44 @@ class SageMakerClassifier(LinearSentimentClassifier):
         raw = download_model_bytes(self.s3, model_uri)
         booster = xgboost.Booster(model_file=bytearray(raw))
         booster.set_param({"nthread": self.n_jobs})
+        if booster.num_features() != X.shape[1]:
+            raise AwsError(
+                f"training job {job.name} made a model of {booster.num_features()} features "
+                f"for a vocabulary of {X.shape[1]}, so this run is not kept: report it"
+            )
         self.booster_ = booster
         self.model_bytes_ = raw
         self.model_uri_ = model_uri
-        # The job's per-round history stays in its CloudWatch metrics; score the final
-        # model on the validation rows here, as the local fit reports it.
-        score = _logloss(booster.predict(xgboost.DMatrix(X_val, nthread=self.n_jobs)), y_val)
-        self.best_iteration_ = self.n_rounds - 1
-        self.best_score_ = score
-        self.evals_result_ = {"validation": {"logloss": [score]}}
+        p_val = booster.predict(xgboost.DMatrix(X_val, nthread=self.n_jobs))
+        self.best_iteration_ = rounds - 1
+        self.best_score_ = _logloss(p_val, y_val)
+        # The local fit's per-round history is the one the rounds were chosen on.
+        self.evals_result_ = local.evals_result_
         self.n_features_in_ = int(X.shape[1])
+        self.job_record_ = {
+            "job": job.name,
+            "model_uri": model_uri,
+            "hyperparameters": hp.values,
+            "left_out": {
+                **hp.left_out,
+                # callback.py: the container's early stopping asks XGBoost to keep the
+                # best model (save_best), which gblinear refuses; so it is never sent.
+                "early_stopping_rounds": (
+                    f"{self.early_stopping_rounds}: applied by the local validation fit, "
+                    f"which chose num_round={rounds} (the best of {rounds_run} rounds run)"
+                ),
+            },
+            "max_abs_diff_validation_vs_local": float(
+                np.max(np.abs(p_val - local.predict_proba(X_val)), initial=0.0)
+            ),
+        }
         self.fit_seconds_ = time.perf_counter() - start
         return self
+
+    def fit_record(self) -> dict[str, Any]:
+        """The job, its hyperparameters, the local settings it did not take (and why), and
+        how far its model's validation answers are from the local fit's."""
+        return {"sagemaker": self.job_record_}
 
 
 def _logloss(p: np.ndarray, y: np.ndarray) -> float:

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     run_dir = train_run(
-        config, make_classifier=_sagemaker_factory(args) if args.sagemaker else None
+        config, make_classifier=_sagemaker_factory(args, config) if args.sagemaker else None
     )
     import json
 
@@ -114,13 +114,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sagemaker_factory(args: argparse.Namespace) -> Any:
+def _sagemaker_factory(args: argparse.Namespace, config: TrainConfig) -> Any:
     """A classifier factory whose ``fit`` runs a SageMaker training job. Everything it needs
-    (the SDK, bucket, role, region) is checked now, before any local work starts."""
+    (the SDK, bucket, role, region, settings the container can take) is checked now, before
+    any local work starts."""
     from training.aws.clients import AwsClients
+    from training.aws.job_hyperparameters import job_hyperparameters
     from training.aws.sagemaker_training import SageMakerClassifier, SageMakerTrainingSettings
     from training.aws.sdk import import_sdk
+    from training.model import LinearSentimentClassifier
+    from training.pipeline import classifier_params
 
+    job_hyperparameters(
+        LinearSentimentClassifier(**classifier_params(config)).xgb_params(), config.n_rounds
+    )
     import_sdk("sagemaker.train")
     settings = aws_settings.settings_from(args)
     bucket, role = settings.need_bucket(), settings.need_role()
