@@ -42,6 +42,7 @@ from bench.local import (
     imdb_sample,
     latency_line,
     latest_run,
+    local_project,
     start_stack,
 )
 from devstack.processes import free_port
@@ -115,6 +116,7 @@ def demo_start(artifacts: Path, state_dir: Path) -> tuple[float, float, int, int
     argv = [str(Path(sys.executable).parent / "sentiment"), "up", "--no-train"]
     argv += ["--api-port", str(api_port), "--web-port", str(web_port)]
     argv += ["--artifacts", str(artifacts), "--state-dir", str(state_dir)]
+    argv += ["--app-dir", str(local_project(state_dir / "project"))]
     lines: queue.Queue[str | None] = queue.Queue()
     start = time.monotonic()
     proc = subprocess.Popen(

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import percentile_ms
+from tests.sentiment_api.conftest import local_project
 from training.data import Reviews, load_split, sample
 from training.errors import UsageError
 from training.local_stack import LocalSettings, LocalStack
@@ -69,10 +70,12 @@ def imdb_sample(limit: int) -> Reviews:
 
 
 def start_stack(artifacts: Path, state_dir: Path) -> LocalStack:
-    """The whole local stack serving ``artifacts/latest``, every port a free one."""
+    """The whole local stack serving ``artifacts/latest``, every port a free one (moto's
+    and the runtime's named by a private copy of the Chalice project's local stage)."""
     settings = LocalSettings(
         artifacts_dir=artifacts,
         state_dir=state_dir,
+        app_dir=local_project(state_dir / "project"),
         api_port=0,
         web_port=0,
         ready_timeout=120.0,

@@ -18,7 +18,6 @@ never leaves a process behind. Settings come in as values: nothing here reads
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -37,19 +36,10 @@ from devstack.processes import (
     free_port,
     http_ready,
 )
+from devstack.stage_config import FIX, StageConfigError, stage_variables
 
 # Variables that would send a child somewhere else than the stand-ins.
 _STRIPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE")
-# `chalice local`, tuned for many clients: Nagle's algorithm off on its sockets (it writes a
-# response's headers and body in two sends, so on a kept-alive connection the body waited
-# for the client's delayed ACK, 40 ms on Linux loopback, on every request), and a listen
-# backlog of 128 instead of socketserver's 5 (32 clients connecting at once got resets).
-_CHALICE_LOCAL = (
-    "import sys; import chalice.local; "
-    "chalice.local.ChaliceRequestHandler.disable_nagle_algorithm = True; "
-    "chalice.local.ThreadedHTTPServer.request_queue_size = 128; "
-    "from chalice.cli import main; sys.exit(main())"
-)
 _ENDPOINT_VARS = (
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL_SQS",
@@ -64,6 +54,7 @@ class StackSettings:
 
     state_dir: Path  # logs (<name>.log) and ready files
     app_dir: Path | None = None  # the Chalice project; None: no `chalice local`
+    api: bool = True  # start `chalice local` (False: the developer runs it by hand)
     handler: str | None = None  # "app.py:NAME" (relative to app_dir) or "module:NAME"
     web_dir: Path | None = None  # the page; None: no static server
     web_files: Mapping[str, Path] = field(default_factory=dict)  # URL path -> generated file
@@ -84,6 +75,7 @@ class StackSettings:
     resolve_ttl: float = 1.0  # seconds the runtime trusts an endpoint's resolution
     relay_retry_delay: int = 1
     relay_max_attempts: int = 3
+    autoreload: bool = False  # `chalice local --autoreload`: edits of the app are served
 
 
 def aws_env(s3_url: str, sagemaker_url: str, runtime_url: str, region: str) -> dict[str, str]:
@@ -105,13 +97,10 @@ def chalice_env_conflicts(app_dir: Path, stage: str, env: Mapping[str, str]) -> 
     """Endpoint variables that the Chalice config sets for ``stage`` to other values than
     ``env``. ``chalice local`` lets its config override the process environment, so such
     a variable would send the app to the wrong port."""
-    config_path = app_dir / ".chalice" / "config.json"
     try:
-        config: Any = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        merged = stage_variables(app_dir, stage)
+    except StageConfigError:
         return []
-    merged: dict[str, Any] = dict(config.get("environment_variables") or {})
-    merged.update((config.get("stages", {}).get(stage) or {}).get("environment_variables") or {})
     return [
         f"{name}={merged[name]} (the stack's is {env[name]})"
         for name in _ENDPOINT_VARS
@@ -184,7 +173,7 @@ class Stack:
     def check_ports(self) -> None:
         """Raise PortInUseError for the first wanted port that is taken."""
         names = {"moto": "moto", "runtime": "the SageMaker runtime"}
-        if self.settings.app_dir is not None:
+        if self.settings.app_dir is not None and self.settings.api:
             names["api"] = "the API (chalice local)"
         if self.settings.web_dir is not None:
             names["web"] = "the web page's server"
@@ -200,7 +189,7 @@ class Stack:
             self.start_runtime()
             if self.settings.handler is not None:
                 self.start_relay()
-            if self.settings.app_dir is not None:
+            if self.settings.app_dir is not None and self.settings.api:
                 self.start_api()
             if self.settings.web_dir is not None:
                 self.start_web()
@@ -274,13 +263,14 @@ class Stack:
             raise DevstackError(
                 f"{s.app_dir}/.chalice/config.json stage {s.stage!r} sets "
                 + "; ".join(conflicts)
-                + ". chalice local lets the config override the environment, so the app "
-                "would miss the stand-ins: remove these variables from that stage (the "
-                "stack passes them in the environment)"
+                + ", which chalice local puts over the environment, so the app would miss "
+                f"these stand-ins: run `{FIX} --moto-port {self.ports['moto']} "
+                f"--runtime-port {self.ports['runtime']} --app-dir {s.app_dir}` to name "
+                "them there, or start the stand-ins on the ports it names"
             )
-        chalice = [s.python, "-c", _CHALICE_LOCAL]
+        chalice = [s.python, "-m", "devstack.chalice_local"]
         argv = chalice + ["local", "--stage", s.stage, "--host", s.host, "--port", str(port)]
-        argv += ["--no-autoreload"]
+        argv += ["--autoreload" if s.autoreload else "--no-autoreload"]
         ready = http_ready(self.api_url)
         spec = self._spec("api", argv, env=env, cwd=s.app_dir, port=port, ready=ready)
         return self._run("api", spec)

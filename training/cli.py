@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.commands.train", "train a model and vocabulary on IMDB"),
     "evaluate": ("training.commands.evaluate", "re-score a run on the test set from its files"),
     "up": ("training.commands.up", "run the whole product locally, offline"),
+    "ports": ("training.commands.ports", "show or move the local stand-ins' ports"),
     "deploy": ("training.commands.deploy", "deploy a run's model to a SageMaker endpoint"),
     "publish": ("training.commands.publish", "publish a run's vocabulary so it goes live"),
     "endpoints": ("training.commands.endpoints", "list the project's endpoints and their cost"),

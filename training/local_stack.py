@@ -23,11 +23,13 @@ from typing import Any
 
 from devstack.errors import DevstackError
 from devstack.stack import Stack, StackSettings
+from devstack.stage_config import StagePorts, disagreement, read_ports
 from training.artifacts import load_vocabulary, resolve_run
 from training.aws.deploy import DeployedEndpoint, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
 from training.aws.publish import publish_run
 from training.errors import StackError
+from vocab_store.errors import VocabularyNotFound
 from vocab_store.store import VocabularyStore
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,9 @@ _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SSL_CER
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """Where things are and which ports to use (0: any free port)."""
+    """Where things are and which ports to use (0: any free port). moto and the runtime
+    listen where the Chalice project's ``local`` stage says (``sentiment ports`` moves
+    them); a port given here must agree with it."""
 
     artifacts_dir: Path = Path("artifacts")
     run: str = "latest"
@@ -50,8 +54,10 @@ class LocalSettings:
     bucket: str = "sentiment-api-local"
     api_port: int = 8000
     web_port: int = 8080
-    moto_port: int = 0
-    runtime_port: int = 0
+    moto_port: int | None = None  # None: the port the local stage names
+    runtime_port: int | None = None
+    services_only: bool = False  # everything but the API: the developer runs chalice local
+    autoreload: bool = False  # the API restarts itself when app.py or chalicelib/ change
     ready_timeout: float = 60.0
     app_env: dict[str, str] = field(default_factory=dict)
 
@@ -89,6 +95,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         s = self.settings
+        ports = stand_in_ports(s)
         run_dir = resolve_run(s.artifacts_dir, s.run)
         s.state_dir.mkdir(parents=True, exist_ok=True)
         config_js = s.state_dir / "config.js"
@@ -104,8 +111,10 @@ class LocalStack:
                 bucket=s.bucket,
                 api_port=s.api_port,
                 web_port=s.web_port,
-                moto_port=s.moto_port,
-                runtime_port=s.runtime_port,
+                moto_port=ports.moto,
+                runtime_port=ports.runtime,
+                autoreload=s.autoreload,
+                api=not s.services_only,
             )
         )
         self.stack = stack
@@ -127,18 +136,24 @@ class LocalStack:
                 poll_seconds=0,
                 progress=self.progress,
             )
-            self.progress("starting S3 event delivery, the API (chalice local) and the page")
+            if s.services_only:
+                self.progress("starting S3 event delivery and the page (not the API)")
+            else:
+                self.progress("starting S3 event delivery, the API (chalice local) and the page")
             stack.start_relay()
-            stack.start_api()
+            if not s.services_only:
+                stack.start_api()
             config_js.write_text(_page_config(stack.api_url), encoding="utf-8")
             stack.start_web()
             store = VocabularyStore(s.bucket, s3_client=s3)
             published = publish_run(run_dir, store=store, sagemaker=sagemaker)
             self.vocabulary_version = published.vocabulary.version
-            self.progress(
-                f"published the vocabulary ({published.key}); waiting for the API to serve it"
-            )
-            self.wait_serving(self.vocabulary_version, s.ready_timeout)
+            waiting = "the S3 handler to make it live" if s.services_only else "the API to serve it"
+            self.progress(f"published the vocabulary ({published.key}); waiting for {waiting}")
+            if s.services_only:
+                wait_promoted(store, self.vocabulary_version, s.ready_timeout)
+            else:
+                self.wait_serving(self.vocabulary_version, s.ready_timeout)
         except DevstackError as exc:
             self.stop()
             raise StackError(str(exc)) from exc
@@ -180,6 +195,41 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stand_in_ports(settings: LocalSettings) -> StagePorts:
+    """moto's and the runtime's ports: those the app's ``local`` stage names, so a
+    ``chalice local --stage local`` typed by hand finds them. Ports given in ``settings``
+    must agree; otherwise one sentence says how to make them."""
+    try:
+        named = read_ports(settings.app_dir)
+        wanted = StagePorts(
+            named.moto if settings.moto_port is None else settings.moto_port,
+            named.runtime if settings.runtime_port is None else settings.runtime_port,
+        )
+        problem = disagreement(settings.app_dir, wanted)
+    except DevstackError as exc:
+        raise StackError(str(exc)) from exc
+    if problem:
+        raise StackError(problem)
+    return named
+
+
+def wait_promoted(store: VocabularyStore, version: int | None, timeout: float) -> None:
+    """Wait until the S3 handler has made ``version`` live (the pointer names it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pointer = store.pointer()
+        except VocabularyNotFound:
+            pointer = None  # not promoted yet
+        if pointer is not None and (version is None or pointer.version == version):
+            return
+        time.sleep(0.2)
+    raise StackError(
+        f"the S3 handler did not make vocabulary version {version} live within "
+        f"{timeout:.0f} s; see relay.log in the state directory"
+    )
 
 
 def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:

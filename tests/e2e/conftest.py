@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.processes import start_time, still_running
+from tests.sentiment_api.conftest import local_project
 from training.local_stack import LocalSettings, LocalStack
 
 
@@ -51,7 +52,11 @@ def local_stack(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     artifacts = root / "artifacts"
     shutil.copytree(small_run.parent, artifacts, symlinks=True)
     settings = LocalSettings(
-        artifacts_dir=artifacts, state_dir=root / "state", api_port=0, web_port=0
+        artifacts_dir=artifacts,
+        state_dir=root / "state",
+        app_dir=local_project(root / "project"),
+        api_port=0,
+        web_port=0,
     )
     stack = LocalStack(settings)
     stack.start()

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stage_config import StagePorts, read_ports, write_ports
 from tests.conftest import REPO, free_port
 from tests.e2e.conftest import call
 from tests.e2e.test_stack import POSITIVE
 from tests.processes import descendants, start_time, still_running
+from tests.sentiment_api.conftest import local_project
 
 SENTIMENT = Path(sys.executable).parent / "sentiment"
 READY = "Press Ctrl-C to stop every process."
@@ -46,9 +48,16 @@ def using_moto(port: int, *, besides: int) -> set[int]:
 
 
 class Up:
-    def __init__(self, artifacts: Path, state: Path, *extra: str) -> None:
+    def __init__(
+        self, artifacts: Path, state: Path, *extra: str, runtime_port: int | None = None
+    ) -> None:
         self.api_port, self.web_port = free_port(), free_port()
-        self.moto_port = free_port()
+        # The stand-ins' ports: free ones, named by a copy of the app's local stage.
+        self.app_dir = local_project(state.parent / f"project-{state.name}")
+        named = read_ports(self.app_dir)
+        if runtime_port is not None:
+            write_ports(self.app_dir, StagePorts(named.moto, runtime_port))
+        self.moto_port = named.moto
         self.proc = subprocess.Popen(
             [
                 str(SENTIMENT),
@@ -61,8 +70,8 @@ class Up:
                 str(self.api_port),
                 "--web-port",
                 str(self.web_port),
-                "--moto-port",
-                str(self.moto_port),
+                "--app-dir",
+                str(self.app_dir),
                 *extra,
             ],
             cwd=REPO,
@@ -154,7 +163,7 @@ def test_a_taken_port_is_a_clear_error_and_nothing_is_left(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        up = Up(artifacts, tmp_path / "state", "--runtime-port", str(port))
+        up = Up(artifacts, tmp_path / "state", runtime_port=port)
         up_factory.append(up)
         code = up.finish(timeout=60)
     text = "\n".join(up.lines)

@@ -200,16 +200,36 @@ def runtime() -> Iterator[Runtime]:
     rt.stub.deactivate()
 
 
-def chalice_project(root: Path, variables: dict[str, str]) -> Path:
-    """The real Chalice project under ``root`` (links to its files), with the ``local``
-    stage's environment variables updated by ``variables``: chalice lets the stage's config
-    override the environment, so per-test endpoint URLs must go there."""
+def chalice_project(root: Path, variables: dict[str, str], *, copied: tuple[str, ...] = ()) -> Path:
+    """The real Chalice project under ``root`` (links to its files; real copies of those
+    named in ``copied``, for a test that edits them), with the ``local`` stage's environment
+    variables updated by ``variables``: chalice lets the stage's config override the
+    environment, so per-test endpoint URLs must go there."""
     import json
+    import shutil
 
     (root / ".chalice").mkdir(parents=True, exist_ok=True)
     for name in ("app.py", "chalicelib", "vendor", "requirements.txt"):
-        (root / name).symlink_to(APP_DIR / name)
+        if name in copied:
+            copy = shutil.copytree if (APP_DIR / name).is_dir() else shutil.copy2
+            copy(APP_DIR / name, root / name)
+        else:
+            (root / name).symlink_to(APP_DIR / name)
     config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
     config["stages"]["local"]["environment_variables"].update(variables)
     (root / ".chalice" / "config.json").write_text(json.dumps(config))
     return root
+
+
+def local_project(root: Path, *, copied: tuple[str, ...] = ()) -> Path:
+    """:func:`chalice_project` whose ``local`` stage names free ports for the stand-ins,
+    written by the documented step (``sentiment ports``), so ``sentiment up --app-dir``
+    and ``chalice local --stage local`` there run beside any other stack."""
+    from devstack.processes import free_port
+    from devstack.stage_config import StagePorts, write_ports
+
+    project = chalice_project(root, {}, copied=copied)
+    moto = free_port()
+    runtime = next(p for p in iter(free_port, None) if p != moto)
+    write_ports(project, StagePorts(moto, runtime))
+    return project

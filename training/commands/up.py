@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from training.local_stack import LocalSettings, LocalStack
 
@@ -18,8 +19,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--api-port", type=int, default=_D.api_port, help="the API's port (%(default)s)")
     add("--web-port", type=int, default=_D.web_port, help="the page's port (%(default)s)")
-    add("--moto-port", type=int, default=0, help="moto's port (default: any free one)")
-    add("--runtime-port", type=int, default=0, help="the runtime's port (default: any free one)")
+    add(
+        "--moto-port",
+        type=int,
+        help="moto's port: must be the one the app's local stage names (`sentiment ports`)",
+    )
+    add(
+        "--runtime-port",
+        type=int,
+        help="the runtime's port: must be the one the local stage names (`sentiment ports`)",
+    )
+    add("--app-dir", type=Path, default=_D.app_dir, help="the Chalice project (%(default)s)")
+    add(
+        "--services-only",
+        action="store_true",
+        help="start everything but the API; run `chalice local --stage local` yourself",
+    )
+    add(
+        "--autoreload",
+        action="store_true",
+        help="the API restarts itself when app.py or chalicelib/ change",
+    )
     add("--artifacts", type=Path, default=_D.artifacts_dir, help="runs (%(default)s)")
     add("--run", default=_D.run, help="the run to serve (%(default)s)")
     add("--state-dir", type=Path, default=_D.state_dir, help="logs go here (%(default)s)")
@@ -60,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         web_port=args.web_port,
         moto_port=args.moto_port,
         runtime_port=args.runtime_port,
+        app_dir=args.app_dir,
+        services_only=args.services_only,
+        autoreload=args.autoreload,
     )
     local = LocalStack(settings, progress=lambda msg: print(f"… {msg}", flush=True))
     code = 0
@@ -67,17 +90,10 @@ def run(args: argparse.Namespace) -> int:
     previous = {signum: signal.signal(signum, on_signal) for signum in signals}
     try:
         local.start()
-        print(
-            "\nsentiment-api is running offline.\n"
-            f"  the page:  {local.web_url}\n"
-            f"  the API:   {local.api_url}\n"
-            "  try:       curl -H 'Content-Type: text/plain' -d 'A wonderful film' "
-            f"{local.api_url}\n"
-            f"  health:    {local.api_url}health\n"
-            f"  logs:      {settings.state_dir}/\n"
-            "Press Ctrl-C to stop every process.",
-            flush=True,
-        )
+        if args.services_only:
+            _print_services(local, settings)
+        else:
+            _print_running(local, settings)
         dead = _watch(local)
         print(
             f"\nthe {dead} process stopped unexpectedly: see {settings.state_dir}/{dead}.log",
@@ -106,3 +122,36 @@ def _watch(local: LocalStack) -> str:
             if not process.running:
                 return name
         time.sleep(1.0)
+
+
+def _print_running(local: LocalStack, settings: LocalSettings) -> None:
+    reload = " (restarts itself when app.py or chalicelib/ change)" if settings.autoreload else ""
+    print(
+        "\nsentiment-api is running offline.\n"
+        f"  the page:  {local.web_url}\n"
+        f"  the API:   {local.api_url}{reload}\n"
+        "  try:       curl -H 'Content-Type: text/plain' -d 'A wonderful film' "
+        f"{local.api_url}\n"
+        f"  health:    {local.api_url}health\n"
+        f"  logs:      {settings.state_dir}/\n"
+        "Press Ctrl-C to stop every process.",
+        flush=True,
+    )
+
+
+def _print_services(local: LocalStack, settings: LocalSettings) -> None:
+    port = urlsplit(local.api_url).port
+    app_dir = settings.app_dir
+    try:
+        app_dir = app_dir.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    print(
+        "\nThe stand-ins are running offline (S3, SageMaker, S3 events, the page); "
+        "the API is yours to run:\n"
+        f"  cd {app_dir} && chalice local --stage local --port {port}\n"
+        f"  the page:  {local.web_url} (it calls {local.api_url})\n"
+        f"  logs:      {settings.state_dir}/\n"
+        "Press Ctrl-C to stop every process.",
+        flush=True,
+    )
