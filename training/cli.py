@@ -20,6 +20,7 @@ from vocab_store import VocabError
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.commands.train", "train a model and vocabulary on IMDB"),
     "evaluate": ("training.commands.evaluate", "re-score a run on the test set from its files"),
+    "score": ("training.commands.score", "score a file of reviews, locally or on SageMaker"),
     "up": ("training.commands.up", "run the whole product locally, offline"),
     "ports": ("training.commands.ports", "show or move the local stand-ins' ports"),
     "deploy": ("training.commands.deploy", "deploy a run's model to a SageMaker endpoint"),

@@ -1,0 +1,192 @@
+"""``sentiment score`` locally: every input format, error rows, order, refusals, and the same
+probabilities as the serving path (encoder -> container parsing -> model)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.training.conftest import NEGATIVE, POSITIVE
+from training.cli import main
+from training.evaluate import serving_probabilities
+from training.score import inputs, local
+from training.score.inputs import MAX_REVIEW_BYTES, read_reviews
+
+TEXTS = POSITIVE + NEGATIVE
+
+
+def _score(tmp_path: Path, run: Path, source: Path, output: str, *extra: str) -> tuple[int, str]:
+    code = main(
+        ["score", str(source), "--output", str(tmp_path / output), "--run", str(run)]
+        + ["--no-progress", "--workers", "1", *extra]
+    )
+    return code, (tmp_path / output).read_text(encoding="utf-8") if code == 0 else ""
+
+
+def _jsonl_rows(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_jsonl_in_jsonl_out_matches_the_serving_path(tmp_path: Path, libsvm_run: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(TEXTS))
+    )
+    code, out = _score(tmp_path, libsvm_run, source, "out.jsonl")
+    assert code == 0
+    rows = _jsonl_rows(out)
+    expected = serving_probabilities(libsvm_run, TEXTS)
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(TEXTS))]
+    assert [r["probability"] for r in rows] == expected  # exactly, not approximately
+    assert [r["label"] for r in rows] == ["positive" if p >= 0.5 else "negative" for p in expected]
+    assert all("error" not in r for r in rows)
+
+
+def test_csv_with_bom_quotes_and_multiline_fields(tmp_path: Path, small_run: Path) -> None:
+    texts = ['He said "superb", truly.', "Line one,\nline two: dull.", TEXTS[0]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["stars", "review", "key"])
+    for i, text in enumerate(texts):
+        writer.writerow([5, text, f"k{i}"])
+    source = tmp_path / "in.csv"
+    source.write_bytes(codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8"))
+    code, out = _score(
+        tmp_path, small_run, source, "out.csv", "--text-field", "review", "--id-field", "key"
+    )
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["id", "label", "probability", "error"]
+    assert [r["id"] for r in rows] == ["k0", "k1", "k2"]
+    assert [float(r["probability"]) for r in rows] == serving_probabilities(small_run, texts)
+    assert all(r["error"] == "" for r in rows)
+
+
+def test_plain_text_gzip_ids_are_line_numbers(tmp_path: Path, small_run: Path) -> None:
+    source = tmp_path / "in.txt.gz"
+    source.write_bytes(gzip.compress(("\n".join(TEXTS[:3]) + "\n").encode()))
+    code, out = _score(tmp_path, small_run, source, "out.jsonl")
+    assert code == 0
+    rows = _jsonl_rows(out)
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    assert [r["probability"] for r in rows] == serving_probabilities(small_run, TEXTS[:3])
+
+
+def test_bad_rows_become_error_rows_in_place(tmp_path: Path, small_run: Path) -> None:
+    too_long = "good " * (MAX_REVIEW_BYTES // 5 + 1)
+    lines = [
+        json.dumps({"id": 1, "text": TEXTS[0]}).encode(),
+        b'{"id": 2, "text": "caf\xe9 awful"}',  # Latin-1, not UTF-8
+        json.dumps({"id": 3, "text": "   "}).encode(),
+        json.dumps({"id": 4, "text": too_long}).encode(),
+        b"{not json",
+        json.dumps({"id": 6, "body": "no text field"}).encode(),
+        b"",
+        json.dumps({"id": 8, "text": TEXTS[5]}).encode(),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    code, out = _score(tmp_path, small_run, source, "out.jsonl")
+    assert code == 0
+    rows = _jsonl_rows(out)
+    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
+    errors = {r["id"]: r.get("error") for r in rows}
+    assert errors[1] is None and errors[8] is None
+    assert "UTF-8" in errors[2]
+    assert "empty" in errors[3]
+    assert f"{MAX_REVIEW_BYTES}-byte limit" in errors[4]
+    assert "JSON" in errors[5]
+    assert "'text'" in errors[6]
+    assert "empty" in errors[7]
+    for row in rows:
+        if row.get("error"):
+            assert row["label"] is None and row["probability"] is None
+    good = serving_probabilities(small_run, [TEXTS[0], TEXTS[5]])
+    assert [rows[0]["probability"], rows[7]["probability"]] == good
+
+
+def test_csv_row_not_utf8_and_short_row(tmp_path: Path, small_run: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"id,text\na,fine film\nb,caf\xe9 bad\nc\n")
+    code, out = _score(tmp_path, small_run, source, "out.csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    assert rows[0]["error"] == "" and rows[0]["label"] in ("positive", "negative")
+    assert "UTF-8" in rows[1]["error"] and rows[1]["probability"] == ""
+    assert "'text'" in rows[2]["error"]
+
+
+def test_a_hostile_line_is_skipped_not_held(tmp_path: Path) -> None:
+    huge = b"x" * (3 * MAX_REVIEW_BYTES)
+    rows = list(read_reviews(io.BytesIO(huge + b"\nfine\n"), "txt"))
+    assert [(r.id, r.text) for r in rows] == [(1, None), (2, "fine")]
+    assert "limit" in (rows[0].error or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "flag"),
+    [
+        ("in.csv", "id,body\n1,great\n", "--text-field"),
+        ("in.jsonl", '{"id": 1, "body": "great"}\n', "--text-field"),
+    ],
+)
+def test_missing_text_column_is_one_sentence(
+    tmp_path: Path,
+    small_run: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str,
+    flag: str,
+) -> None:
+    source = tmp_path / name
+    source.write_text(content)
+    code, _ = _score(tmp_path, small_run, source, "out.jsonl")
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "'text'" in err and flag in err
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_run_without_model_is_refused(
+    tmp_path: Path, small_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "artifacts" / small_run.name
+    run.mkdir(parents=True)
+    (run / "vocabulary.json").write_bytes((small_run / "vocabulary.json").read_bytes())
+    source = tmp_path / "in.txt"
+    source.write_text("great\n")
+    code, _ = _score(tmp_path, run, source, "out.jsonl")
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "model.tar.gz" in err and "sentiment train" in err
+
+
+def test_pool_keeps_input_order_across_chunks(
+    tmp_path: Path, small_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "CHUNK_REVIEWS", 7)
+    texts = [TEXTS[i % len(TEXTS)] + f" {i}" for i in range(60)]
+    reviews = [inputs.Review(i + 1, i + 1, t) for i, t in enumerate(texts)]
+    reviews[10] = inputs.Review(11, 11, None, "the review is empty")
+    pooled = list(local.score_reviews(reviews, small_run, workers=2))
+    single = list(local.score_reviews(reviews, small_run, workers=1))
+    assert pooled == single
+    assert [r.id for r in pooled] == list(range(1, 61))
+    assert pooled[10].error and pooled[10].probability is None
+
+
+def test_the_size_limit_is_the_apis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "sentiment_api"))
+    from chalicelib import settings
+
+    api = settings.load({"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "b"})
+    assert api.max_review_bytes == MAX_REVIEW_BYTES

@@ -1,0 +1,131 @@
+"""``sentiment score INPUT --output OUTPUT``: score a whole file of reviews with a run's model.
+
+Locally by default (every core, in input order, flat memory); ``--sagemaker`` runs the
+scoring as a SageMaker Batch Transform job on the run's model instead. Both write the same
+rows: ``id``, ``label``, ``probability``, and ``error`` on rows that could not be scored.
+See docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from training.aws import settings as aws_settings
+
+if TYPE_CHECKING:
+    from training.score.inputs import InputSource
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``sentiment score``."""
+    add = parser.add_argument
+    add("input", help="reviews: .jsonl, .csv or one review per line (.txt); a path or s3:// URI")
+    add("--output", "-o", required=True, help="where the scored rows go ('-': standard output)")
+    add("--run", default="latest", help="run id, run directory or 'latest' (default)")
+    add("--artifacts", type=Path, default=Path("artifacts"), help="where run ids are looked up")
+    add("--format", choices=("jsonl", "csv"), help="output format (default: from --output's name)")
+    add(
+        "--input-format",
+        choices=("jsonl", "csv", "txt"),
+        help="input format (default: from the input's name; .txt or anything else: one per line)",
+    )
+    add("--text-field", default="text", help="JSON field or CSV column of the review (text)")
+    add("--id-field", help="JSON field or CSV column of the id (default: 'id' if present)")
+    add("--workers", type=int, help="local worker processes (default: one per core)")
+    add("--no-progress", action="store_true", help="no progress bar")
+    aws = parser.add_argument_group("SageMaker Batch Transform (--sagemaker)")
+    aws.add_argument("--sagemaker", action="store_true", help="score on SageMaker Batch Transform")
+    aws.add_argument("--instance-type", default="ml.m5.large", help="(default: %(default)s)")
+    aws.add_argument("--instance-count", type=int, default=1, help="(default: %(default)s)")
+    aws.add_argument("--yes", action="store_true", help="do not ask before starting the job")
+    aws_settings.add_aws_arguments(aws, role=True)
+
+
+def _reviews(args: argparse.Namespace, source: InputSource) -> Any:
+    from training.score.inputs import format_of, read_reviews
+
+    return read_reviews(
+        source.stream,
+        args.input_format or format_of(args.input),
+        text_field=args.text_field,
+        id_field=args.id_field,
+        source=args.input,
+    )
+
+
+class Progress:
+    """A tqdm bar over the input's bytes, with reviews per second and time left."""
+
+    def __init__(self, source: InputSource, *, enabled: bool, what: str = "score") -> None:
+        from tqdm import tqdm
+
+        self._source = source
+        self._bar = tqdm(
+            total=source.size,
+            unit="B",
+            unit_scale=True,
+            desc=what,
+            disable=None if enabled else True,  # None: only on a terminal
+            file=sys.stderr,
+        )
+        self._started = time.perf_counter()
+        self._shown = 0
+        self.rows = 0
+
+    def advance(self, rows: int) -> None:
+        self.rows += rows
+        consumed = self._source.consumed
+        self._bar.update(consumed - self._shown)
+        self._shown = consumed
+        rate = self.rows / max(time.perf_counter() - self._started, 1e-9)
+        self._bar.set_postfix_str(f"{self.rows:,} reviews, {rate:,.0f}/s", refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the input and write the output; a summary line on standard error."""
+    from training import artifacts
+    from training.score.inputs import open_input
+    from training.score.outputs import ScoreWriter, output_format
+
+    fmt = output_format(args.output, args.format)
+    run_dir = artifacts.resolve_run(args.artifacts, args.run)
+    if args.sagemaker:
+        from training.commands.score_sagemaker import run_sagemaker
+
+        return run_sagemaker(args, run_dir, fmt)
+    s3 = _s3_client(args) if args.input.startswith("s3://") else None
+    source = open_input(args.input, s3)
+    started = time.perf_counter()
+    progress = Progress(source, enabled=not args.no_progress)
+    try:
+        from training.score.local import score_reviews
+
+        with ScoreWriter(args.output, fmt) as writer:
+            writer.write(
+                score_reviews(
+                    _reviews(args, source), run_dir, workers=args.workers, on_chunk=progress.advance
+                )
+            )
+    finally:
+        progress.close()
+        source.close()
+    seconds = time.perf_counter() - started
+    print(
+        f"scored {writer.rows:,} rows ({writer.errors:,} errors) with {run_dir.name} in "
+        f"{seconds:.1f} s ({writer.rows / max(seconds, 1e-9):,.0f} reviews/s) -> {args.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _s3_client(args: argparse.Namespace) -> Any:
+    from training.aws.clients import AwsClients
+
+    return AwsClients(aws_settings.settings_from(args).region).s3

@@ -1,0 +1,1 @@
+"""Bulk scoring: read reviews, score them (locally or on Batch Transform), write rows."""

@@ -1,0 +1,296 @@
+"""Reviews to score, streamed from JSON Lines, CSV or plain text, a file or an ``s3://`` URI.
+
+Every record of the input becomes exactly one :class:`Review`, in input order, so the output
+has one row per input record: a record that cannot be scored (not UTF-8, empty, over the
+API's size limit, not JSON, no text field) carries its reason in ``error`` instead of a text.
+Nothing is read whole: lines are read with a length cap, so a hostile line costs at most the
+cap in memory, and the rest of it is skipped.
+
+- **JSON Lines**: one object per line; the review is ``text_field``, the id ``id_field``
+  (optional: the line number when absent). A blank line is an error row, so ids by line
+  number stay true.
+- **CSV** (RFC 4180, Python's ``csv`` module): a header row names the columns; text and id
+  are found by name. UTF-8 with or without a byte-order mark; bytes that are not UTF-8 make
+  that row an error row. The id defaults to the record's number (1 = first data row).
+- **Plain text**: one review per line; the id is the line number.
+
+A ``.gz`` suffix is read through gzip.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from training.errors import DataError, UsageError
+
+# The API's review size limit (sentiment_api's SENTIMENT_MAX_REVIEW_BYTES default): a review
+# the API would refuse with 413 is an error row here too.
+MAX_REVIEW_BYTES = 100_000
+# A JSON line may escape each UTF-8 byte into at most 6 characters (as the API allows).
+JSON_ESCAPE_FACTOR = 6
+LINE_SLACK = 1024
+FORMATS = ("jsonl", "csv", "txt")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+# surrogateescape turns each byte that is not UTF-8 into one of these; real text never has them.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_READ_BLOCK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """One input record: its 1-based position, its id, and its text or why it has none."""
+
+    position: int
+    id: Any
+    text: str | None
+    error: str | None = None
+
+
+def format_of(name: str) -> str:
+    """The input or output format a file name implies (``.gz`` looked through); ``txt`` when
+    the extension says nothing."""
+    suffixes = [s.lower() for s in Path(name.rstrip("/")).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return _EXTENSIONS.get(suffixes[-1], "txt") if suffixes else "txt"
+
+
+def check_review(text: str, max_bytes: int = MAX_REVIEW_BYTES) -> str | None:
+    """Why the API would refuse ``text`` (one sentence), or ``None`` when it is scorable."""
+    if _ESCAPED_BYTE.search(text):
+        return "the review is not valid UTF-8 text"
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        return f"the review is {size} bytes, over the {max_bytes}-byte limit"
+    if not text.strip():
+        return "the review is empty"
+    return None
+
+
+def _review(position: int, id_: Any, text: str, max_bytes: int) -> Review:
+    error = check_review(text, max_bytes)
+    return Review(position, id_, None if error else text, error)
+
+
+def _lines(stream: IO[bytes], cap: int) -> Iterator[tuple[bytes, bool]]:
+    """Lines without their ending, and whether each fitted in ``cap`` bytes; the rest of a
+    longer line is read and dropped in blocks, never held."""
+    while True:
+        line = stream.readline(cap + 1)
+        if not line:
+            return
+        if line.endswith(b"\n") or len(line) <= cap:
+            yield line.rstrip(b"\r\n"), True
+            continue
+        while not line.endswith(b"\n"):
+            line = stream.readline(_READ_BLOCK)
+            if not line:
+                break
+        yield b"", False
+
+
+def read_text(stream: IO[bytes], max_bytes: int = MAX_REVIEW_BYTES) -> Iterator[Review]:
+    """Plain text: one review per line, the line number as id."""
+    for number, (line, whole) in enumerate(_lines(stream, max_bytes + 2), start=1):
+        if not whole:
+            yield Review(number, number, None, f"the review is over the {max_bytes}-byte limit")
+            continue
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        yield _review(number, number, line.decode("utf-8", "surrogateescape"), max_bytes)
+
+
+def read_jsonl(
+    stream: IO[bytes],
+    text_field: str = "text",
+    id_field: str | None = None,
+    max_bytes: int = MAX_REVIEW_BYTES,
+    source: str = "the input",
+) -> Iterator[Review]:
+    """JSON Lines: ``text_field`` of each object; ``id_field`` (default ``id`` when present)."""
+    cap = JSON_ESCAPE_FACTOR * max_bytes + LINE_SLACK
+    checked = False
+    for number, (line, whole) in enumerate(_lines(stream, cap), start=1):
+        if not whole:
+            yield Review(number, number, None, f"the line is over the {cap}-byte limit")
+            continue
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        try:
+            record = json.loads(line)
+        except UnicodeDecodeError:
+            yield Review(number, number, None, "the line is not valid UTF-8 text")
+            continue
+        except (ValueError, RecursionError):
+            error = "the line is empty" if not line.strip() else "the line is not valid JSON"
+            yield Review(number, number, None, error)
+            continue
+        if not isinstance(record, dict):
+            yield Review(number, number, None, "the line is not a JSON object")
+            continue
+        if not checked:
+            _check_fields(record, text_field, id_field, source)
+            checked = True
+        id_ = record.get(id_field or "id", number)
+        if isinstance(id_, dict | list) or id_ is None:
+            id_ = number
+        text = record.get(text_field)
+        if not isinstance(text, str):
+            yield Review(number, id_, None, f"the record has no {text_field!r} string")
+            continue
+        yield _review(number, id_, text, max_bytes)
+
+
+def _check_fields(
+    record: dict[str, Any], text_field: str, id_field: str | None, source: str
+) -> None:
+    for field, flag in ((text_field, "--text-field"), (id_field, "--id-field")):
+        if field is not None and field not in record:
+            raise UsageError(
+                f"{source} has no field {field!r} (its first record has "
+                f"{', '.join(map(repr, record)) or 'none'}); pass {flag} NAME"
+            )
+
+
+def read_csv(
+    stream: IO[bytes],
+    text_field: str = "text",
+    id_field: str | None = None,
+    max_bytes: int = MAX_REVIEW_BYTES,
+    source: str = "the input",
+) -> Iterator[Review]:
+    """CSV with a header row: the ``text_field`` column, and ``id_field`` (default ``id``
+    when there is such a column)."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # A field may be a few times the limit and still be reported as one error row; a longer
+    # one (an unclosed quote, usually) cannot be told from the rows after it.
+    csv.field_size_limit(max(csv.field_size_limit(), 8 * max_bytes))
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        text_col = _column(header, text_field, "--text-field", source)
+        id_name = id_field or ("id" if "id" in header else None)
+        id_col = None if id_name is None else _column(header, id_name, "--id-field", source)
+        for number, row in enumerate(reader, start=1):
+            id_: Any = row[id_col] if id_col is not None and id_col < len(row) else number
+            if isinstance(id_, str) and _ESCAPED_BYTE.search(id_):
+                id_ = number
+            if text_col >= len(row):
+                yield Review(number, id_, None, f"the row has no {text_field!r} value")
+                continue
+            yield _review(number, id_, row[text_col], max_bytes)
+    except csv.Error as exc:
+        raise DataError(
+            f"{source} is not valid CSV near line {reader.line_num} ({exc}); check its quoting"
+        ) from exc
+
+
+def _column(header: list[str], name: str, flag: str, source: str) -> int:
+    if name not in header:
+        raise UsageError(
+            f"{source} has no column {name!r} (its columns are "
+            f"{', '.join(map(repr, header))}); pass {flag} NAME"
+        )
+    return header.index(name)
+
+
+def read_reviews(
+    stream: IO[bytes],
+    fmt: str,
+    *,
+    text_field: str = "text",
+    id_field: str | None = None,
+    max_bytes: int = MAX_REVIEW_BYTES,
+    source: str = "the input",
+) -> Iterator[Review]:
+    """Every record of ``stream`` in ``fmt`` (one of :data:`FORMATS`) as a :class:`Review`."""
+    if fmt == "jsonl":
+        return read_jsonl(stream, text_field, id_field, max_bytes, source)
+    if fmt == "csv":
+        return read_csv(stream, text_field, id_field, max_bytes, source)
+    if fmt == "txt":
+        return read_text(stream, max_bytes)
+    raise UsageError(f"unknown input format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+class _Counted(io.RawIOBase):
+    """A ``read(n)`` source (a file, a botocore streaming body) as a raw stream that counts
+    the bytes it gave, so it can be buffered, read by line, and shown as progress."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        self.consumed += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
+@dataclass
+class InputSource:
+    """An opened input: its stream, its size in bytes (``None`` if unknown) and a counter
+    of the bytes read from it so far (before decompression)."""
+
+    stream: IO[bytes]
+    size: int | None
+    _raw: _Counted
+
+    @property
+    def consumed(self) -> int:
+        return self._raw.consumed
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` to ``(bucket, key)``; :class:`UsageError` for anything else."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise UsageError(f"{uri!r} is not an s3://BUCKET/KEY URI")
+    return bucket, key
+
+
+def open_input(source: str, s3: Any = None) -> InputSource:
+    """A local file or an ``s3://`` object (``s3``: its client) as a buffered binary stream,
+    decompressed when the name ends in ``.gz``."""
+    if source.startswith("s3://"):
+        from training.aws.clients import AWS_ERRORS, translate
+
+        bucket, key = split_s3_uri(source)
+        try:
+            answer = s3.get_object(Bucket=bucket, Key=key)
+        except AWS_ERRORS as exc:
+            raise translate(exc, f"reading {source}") from exc
+        raw, size = _Counted(answer["Body"]), answer.get("ContentLength")
+    else:
+        try:
+            file = Path(source).open("rb", buffering=0)
+        except OSError as exc:
+            raise DataError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        raw, size = _Counted(file), os.fstat(file.fileno()).st_size
+    stream: IO[bytes] = io.BufferedReader(raw, buffer_size=1 << 20)
+    if source.lower().endswith(".gz"):
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    return InputSource(stream, size, raw)

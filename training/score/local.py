@@ -1,0 +1,189 @@
+"""Score a stream of reviews on every core, in input order, in flat memory.
+
+Each worker process loads the run once: ``vocab_store``'s :class:`Encoder` makes the request
+body exactly as the API does, the container emulation (``devstack.xgb_container``, the one
+``sentiment evaluate`` and the local runtime use) reads it as the XGBoost container reads
+it, and the run's Booster predicts. So a probability here is the very float the endpoint
+answers for the same text.
+
+Memory bound: reviews go to the workers in chunks of at most :data:`CHUNK_REVIEWS` reviews
+and :data:`CHUNK_BYTES` of text (plus one review, itself at most the API's 100 kB), and at
+most :data:`IN_FLIGHT_PER_WORKER` chunks per worker are in flight while the next is read;
+results are written in order as soon as the oldest chunk is done. With 2 workers that is at
+most 5 chunks, about 10 MB of review text, whatever the size of the input; each process
+also holds the run's vocabulary and model once.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from devstack import xgb_container
+from training import artifacts
+from training.aws.runs import load_run
+from training.errors import CommandError
+from training.score.inputs import Review
+from training.score.outputs import Scored, label_of
+from vocab_store import Encoder
+
+if TYPE_CHECKING:
+    import xgboost
+
+log = logging.getLogger(__name__)
+
+CHUNK_REVIEWS = 500
+CHUNK_BYTES = 2 * 1024 * 1024
+IN_FLIGHT_PER_WORKER = 2
+Result = TypeVar("Result")
+
+
+class ScoringFailed(CommandError):
+    """The model could not score what the encoder made: the run's files disagree."""
+
+
+class RunModel:
+    """A run's encoder and Booster, loaded in one process and checked to belong together."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run = load_run(run_dir)
+        self.vocabulary = run.vocabulary
+        self.encoder = Encoder(run.vocabulary)
+        self.booster: xgboost.Booster = artifacts.load_booster(run.model_archive)
+        # One thread per process, as each of the container's workers; the pool has a
+        # process per core.
+        self.booster.set_param("nthread", "1")
+
+    def body(self, texts: list[str]) -> bytes:
+        """The request body the API would send for ``texts``."""
+        return self.encoder.body(texts)
+
+    def probabilities(self, texts: list[str]) -> list[float]:
+        """One probability per text, through body -> container parsing -> model."""
+        try:
+            matrix = xgb_container.parse(self.body(texts), self.encoder.content_type)
+            return xgb_container.predict(self.booster, matrix)
+        except xgb_container.ContainerError as exc:
+            raise ScoringFailed(f"the model refused the encoded reviews: {exc.message}") from exc
+
+
+_model: RunModel | None = None
+_model_dir: str | None = None
+
+
+def _start_worker(run_dir: str, in_pool: bool = True) -> None:
+    global _model, _model_dir
+    if in_pool:
+        # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay
+        # quiet.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _model is None or _model_dir != run_dir:
+        _model, _model_dir = RunModel(Path(run_dir)), run_dir
+
+
+def _worker_model() -> RunModel:
+    assert _model is not None, "worker not started"
+    return _model
+
+
+def probabilities_task(texts: list[str]) -> list[float]:
+    """Worker task: probabilities of ``texts``."""
+    return _worker_model().probabilities(texts)
+
+
+def body_task(texts: list[str]) -> bytes:
+    """Worker task: the request body of ``texts`` (one row per line)."""
+    return _worker_model().body(texts)
+
+
+def chunks(reviews: Iterable[Review]) -> Iterator[list[Review]]:
+    """Consecutive reviews in chunks bounded by count and by text size."""
+    chunk: list[Review] = []
+    size = 0
+    for review in reviews:
+        chunk.append(review)
+        size += len(review.text or "")
+        if len(chunk) >= CHUNK_REVIEWS or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def map_chunks(
+    task: Callable[[list[str]], Result],
+    reviews: Iterable[Review],
+    run_dir: Path,
+    workers: int,
+) -> Iterator[tuple[list[Review], Result | None]]:
+    """``task`` over the scorable texts of each chunk, on ``workers`` processes, yielded in
+    input order with the chunk (``None`` for a chunk with nothing to score)."""
+    if workers <= 1:
+        _start_worker(str(run_dir), in_pool=False)
+        for chunk in chunks(reviews):
+            texts = [r.text for r in chunk if r.text is not None]
+            yield chunk, task(texts) if texts else None
+        return
+    pending: deque[tuple[list[Review], Future[Result] | None]] = deque()
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(str(run_dir),),
+    )
+    try:
+        for chunk in chunks(reviews):
+            texts = [r.text for r in chunk if r.text is not None]
+            pending.append((chunk, pool.submit(task, texts) if texts else None))
+            while len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                yield _done(pending.popleft())
+        while pending:
+            yield _done(pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _done(item: tuple[list[Review], Future[Any] | None]) -> tuple[list[Review], Any]:
+    chunk, future = item
+    return chunk, None if future is None else future.result()
+
+
+def scored_rows(chunk: list[Review], probabilities: list[float] | None) -> list[Scored]:
+    """A chunk's output rows: its errors as they are, the others with their probability."""
+    answers = iter(probabilities or ())
+    rows = []
+    for review in chunk:
+        if review.text is None:
+            rows.append(Scored(review.id, None, None, review.error))
+        else:
+            p = next(answers)
+            rows.append(Scored(review.id, label_of(p), p))
+    return rows
+
+
+def score_reviews(
+    reviews: Iterable[Review],
+    run_dir: Path,
+    *,
+    workers: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Iterator[Scored]:
+    """Every review's output row, in input order; ``on_chunk(rows)`` after each chunk."""
+    for chunk, probabilities in map_chunks(
+        probabilities_task, reviews, run_dir, workers or default_workers()
+    ):
+        yield from scored_rows(chunk, probabilities)
+        if on_chunk is not None:
+            on_chunk(len(chunk))

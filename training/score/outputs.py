@@ -1,0 +1,108 @@
+"""Scored rows to JSON Lines or CSV, written as they come, one row per input record.
+
+Each row has the input's ``id`` (or its record number), ``label``, ``probability`` (the
+model's probability of positive, exactly the float the endpoint answers) and, on a row that
+could not be scored, ``error`` (one sentence) with no label or probability. The file is
+written under a ``.partial`` name and renamed when complete, so a run that stops half-way
+never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from training.errors import DataError, UsageError
+from training.score.inputs import format_of
+
+OUTPUT_FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = ("id", "label", "probability", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One output row."""
+
+    id: Any
+    label: str | None
+    probability: float | None
+    error: str | None = None
+
+
+def label_of(probability: float) -> str:
+    """The project's one label rule (p >= 0.5 is positive), until vocab_store's lands."""
+    return "positive" if probability >= 0.5 else "negative"
+
+
+def output_format(output: str, fmt: str | None) -> str:
+    """``fmt`` when given, else what the output's extension says (JSON Lines by default)."""
+    chosen = fmt or ("csv" if format_of(output) == "csv" else "jsonl")
+    if chosen not in OUTPUT_FORMATS:
+        raise UsageError(f"unknown output format {chosen!r}; use jsonl or csv")
+    return chosen
+
+
+class ScoreWriter:
+    """Writes :class:`Scored` rows to ``output`` (``-``: standard output) in ``fmt``."""
+
+    def __init__(self, output: str, fmt: str) -> None:
+        self.output = output
+        self.fmt = fmt
+        self.rows = 0
+        self.errors = 0
+        self._partial = None if output == "-" else Path(f"{output}.partial")
+        self._file: IO[str] | None = None
+        self._csv: Any = None
+
+    def __enter__(self) -> ScoreWriter:
+        if self._partial is None:
+            self._file = sys.stdout
+        else:
+            try:
+                self._file = self._partial.open(
+                    "w", encoding="utf-8", errors="backslashreplace", newline=""
+                )
+            except OSError as exc:
+                raise DataError(f"cannot write {self.output}: {exc.strerror or exc}") from exc
+        if self.fmt == "csv":
+            self._csv = csv.writer(self._file, lineterminator="\n")
+            self._csv.writerow(CSV_COLUMNS)
+        return self
+
+    def write(self, rows: Iterable[Scored]) -> None:
+        """Append rows in order."""
+        assert self._file is not None, "use ScoreWriter as a context manager"
+        for row in rows:
+            self.rows += 1
+            self.errors += row.error is not None
+            if self._csv is not None:
+                prob = "" if row.probability is None else repr(row.probability)
+                self._csv.writerow([row.id, row.label or "", prob, row.error or ""])
+            else:
+                record: dict[str, Any] = {
+                    "id": row.id,
+                    "label": row.label,
+                    "probability": row.probability,
+                }
+                if row.error is not None:
+                    record["error"] = row.error
+                self._file.write(json.dumps(record) + "\n")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._file is None or self._partial is None:
+            return
+        self._file.close()
+        if exc_type is None:
+            os.replace(self._partial, self.output)
