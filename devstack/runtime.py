@@ -19,6 +19,12 @@ answers 200 (readiness). ``/_devstack/faults`` is the separate fault-injection h
 (``devstack.faults``); ``/_devstack/invocations`` lists the shapes (content type, row count,
 width of each row) of the last invocations, for tests of what the API sends
 (``devstack.invocations``; ``DELETE`` clears).
+
+It also runs the Batch Transform jobs the control plane holds (``devstack.transform``): a
+background thread picks up each ``InProgress`` job, scores its input shards from the local
+S3 with the container emulation and the job's model, writes the outputs, and reports the
+outcome to the control plane (``devstack.control_plane``). ``--no-transform-jobs`` turns it
+off.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from devstack.endpoints import EndpointModels, EndpointNotFound, ModelLoadError,
 from devstack.faults import ERROR_STATUS, Faults, FaultSpecError, parse_fault
 from devstack.invocations import Invocations
 from devstack.invocations import describe as describe_invocation
+from devstack.transform import TransformRunner
 
 log = logging.getLogger("devstack.runtime")
 
@@ -68,6 +75,7 @@ class RuntimeServer(ThreadingHTTPServer):
         self.region = region
         self.faults = Faults()
         self.invocations = Invocations()
+        self.transforms: TransformRunner | None = None
 
 
 class RuntimeHandler(BaseHTTPRequestHandler):
@@ -265,7 +273,9 @@ def build_server(
     sagemaker = session.client("sagemaker", endpoint_url=control_url, config=config)
     s3 = session.client("s3", endpoint_url=s3_url, config=config)
     models = EndpointModels(sagemaker, s3, ttl=resolve_ttl)
-    return RuntimeServer((host, port), models, account_id=account_id, region=region)
+    server = RuntimeServer((host, port), models, account_id=account_id, region=region)
+    server.transforms = TransformRunner(sagemaker, s3, control_url)
+    return server
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -281,6 +291,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="seconds an endpoint's resolution is trusted before DescribeEndpoint again",
+    )
+    parser.add_argument(
+        "--no-transform-jobs",
+        action="store_true",
+        help="do not run the control plane's Batch Transform jobs",
     )
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -299,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         resolve_ttl=args.resolve_ttl,
     )
     log.info("SageMaker runtime on http://%s:%d", args.host, args.port)
+    if server.transforms is not None and not args.no_transform_jobs:
+        server.transforms.start()
     return child.serve(server)
 
 

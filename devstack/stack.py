@@ -217,9 +217,10 @@ class Stack:
         )
 
     def start_moto(self) -> ManagedProcess:
-        """moto's server: S3, SQS and the SageMaker control plane."""
+        """moto's server: S3, SQS and the SageMaker control plane (with transform jobs that
+        the runtime runs: ``devstack.control_plane``)."""
         s, port = self.settings, self.ports["moto"]
-        argv = [s.python, "-m", "moto.server", "-H", s.host, "-p", str(port)]
+        argv = [s.python, "-m", "devstack.control_plane", "-H", s.host, "-p", str(port)]
         ready = http_ready(f"{self.moto_url}/moto-api/")
         return self._run("moto", self._spec("moto", argv, port=port, ready=ready))
 

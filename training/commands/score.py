@@ -42,10 +42,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     aws.add_argument("--instance-type", default="ml.m5.large", help="(default: %(default)s)")
     aws.add_argument("--instance-count", type=int, default=1, help="(default: %(default)s)")
     aws.add_argument("--yes", action="store_true", help="do not ask before starting the job")
+    aws.add_argument(
+        "--poll-seconds", type=float, default=15.0, help="how often the job's status is read"
+    )
     aws_settings.add_aws_arguments(aws, role=True)
 
 
-def _reviews(args: argparse.Namespace, source: InputSource) -> Any:
+def reviews_of(args: argparse.Namespace, source: InputSource) -> Any:
+    """The input's records, as the flags say to read them."""
     from training.score.inputs import format_of, read_reviews
 
     return read_reviews(
@@ -110,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
         with ScoreWriter(args.output, fmt) as writer:
             writer.write(
                 score_reviews(
-                    _reviews(args, source), run_dir, workers=args.workers, on_chunk=progress.advance
+                    reviews_of(args, source),
+                    run_dir,
+                    workers=args.workers,
+                    on_chunk=progress.advance,
                 )
             )
     finally:
