@@ -1,8 +1,9 @@
 """Re-score a run on the test set from its files alone, through the serving path.
 
 Each review is encoded by ``vocab_store`` exactly as the Lambda does (:meth:`Encoder.body`),
-the body is read as the container reads it (:mod:`training.container`), and the model is
-loaded from ``model.tar.gz`` as the container loads it. Nothing from training is reused.
+the body is read as the container reads it (the one emulation of that,
+:mod:`devstack.xgb_container`, which the local SageMaker runtime serves with), and the model
+is loaded from ``model.tar.gz`` as the container loads it. Nothing from training is reused.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training import artifacts, container
+from devstack import xgb_container
+from training import artifacts
 from training.data import load_split, sample
 from training.errors import UsageError
 from vocab_store import Encoder
@@ -42,8 +44,15 @@ def serving_probabilities(
     out: list[float] = []
     for i in starts:
         body = encoder.body(list(texts[i : i + batch]))
-        matrix = container.parse_body(body, vocab.content_type)
-        out.extend(float(p) for p in container.predict(booster, matrix))
+        try:
+            out.extend(
+                xgb_container.predict(booster, xgb_container.parse(body, vocab.content_type))
+            )
+        except xgb_container.ContainerError as exc:
+            raise UsageError(
+                f"{run_dir}: the endpoint would answer {exc.status} to this run's bodies "
+                f"({exc.message.splitlines()[0]}); the vocabulary and model do not fit"
+            ) from exc
     return out
 
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import xgboost
 
+from devstack import xgb_container
 from tests.conftest import IMDB_DIR
-from training import artifacts, container
+from training import artifacts
 from training.data import load_split, sample
 from training.evaluate import evaluate_run, serving_probabilities
 from training.features import encode_matrix
@@ -54,11 +55,11 @@ def test_dense_csv_and_sparse_libsvm_agree(libsvm_run: Path, reviews: list[str])
     as_csv = Encoder(replace(vocab, content_type="text/csv"))
     as_libsvm = Encoder(vocab)
     for text in reviews[:50] + reviews[-3:]:
-        dense = container.predict(booster, container.parse_body(as_csv.body(text), "text/csv"))
-        sparse = container.predict(
-            booster, container.parse_body(as_libsvm.body(text), "text/libsvm")
+        dense = xgb_container.predict(booster, xgb_container.parse(as_csv.body(text), "text/csv"))
+        sparse = xgb_container.predict(
+            booster, xgb_container.parse(as_libsvm.body(text), "text/libsvm")
         )
-        assert abs(float(dense[0]) - float(sparse[0])) < 1e-6
+        assert abs(dense[0] - sparse[0]) < 1e-6
 
 
 def test_evaluate_reproduces_training_metrics(small_run: Path) -> None:
