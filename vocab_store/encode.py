@@ -67,14 +67,22 @@ class Encoder:
 
     def counts(self, text: str) -> dict[int, int]:
         """Column (0-based) to the number of times its term occurs in ``text``."""
-        counts: dict[int | None, int] = Counter(map(self._index.get, self.tokenizer.terms(text)))
+        return self.counts_of(self.tokenizer.terms(text))
+
+    def counts_of(self, terms: Iterable[str]) -> dict[int, int]:
+        """Column (0-based) to the number of times its term occurs in ``terms``."""
+        counts: dict[int | None, int] = Counter(map(self._index.get, terms))
         counts.pop(None, None)
         return counts  # type: ignore[return-value]  # None was removed just above
 
     def vector(self, text: str) -> SparseVector:
         """The non-zero features of ``text`` as sorted ``(column, value)`` pairs, 0-based,
         exactly as they are sent (so for libsvm, ``[(0, 0.0)]`` when nothing is known)."""
-        counts = self.counts(text)
+        return self.vector_of(self.tokenizer.terms(text))
+
+    def vector_of(self, terms: Iterable[str]) -> SparseVector:
+        """:meth:`vector` of a review whose terms (:meth:`Tokenizer.terms`) are ``terms``."""
+        counts = self.counts_of(terms)
         cols = sorted(counts)
         mode = self.vocabulary.values
         if mode == "binary":
@@ -101,8 +109,10 @@ class Encoder:
 
     def csv_row(self, text: str) -> str:
         """A dense CSV row of exactly ``feature_count`` fields."""
+        return self._csv(self.vector(text))
+
+    def _csv(self, pairs: SparseVector) -> str:
         zeros = self._zeros
-        pairs = self.vector(text)
         parts: list[str] = []
         pos = 0
         for (col, _), value in zip(pairs, float32_texts(v for _, v in pairs), strict=True):
@@ -114,7 +124,10 @@ class Encoder:
 
     def libsvm_row(self, text: str) -> str:
         """A libsvm row with 1-based indices and no label."""
-        pairs = self.vector(text)
+        return self._libsvm_text(self.vector(text))
+
+    @staticmethod
+    def _libsvm_text(pairs: SparseVector) -> str:
         values = float32_texts(v for _, v in pairs)
         return " ".join(
             [f"{col + 1}:{value}" for (col, _), value in zip(pairs, values, strict=True)]
@@ -122,7 +135,11 @@ class Encoder:
 
     def row(self, text: str) -> str:
         """One row in the vocabulary's content type."""
-        return self.libsvm_row(text) if self._libsvm else self.csv_row(text)
+        return self.row_of(self.vector(text))
+
+    def row_of(self, pairs: SparseVector) -> str:
+        """The row of a vector from :meth:`vector`, in the vocabulary's content type."""
+        return self._libsvm_text(pairs) if self._libsvm else self._csv(pairs)
 
     def body(self, texts: str | Sequence[str]) -> bytes:
         """The request body for one review or many (one row per line)."""
@@ -130,9 +147,9 @@ class Encoder:
             texts = [texts]
         return "\n".join(self.row(t) for t in texts).encode("ascii")
 
-    def vectors(self, texts: Iterable[str]) -> Iterable[SparseVector]:
-        for text in texts:
-            yield self.vector(text)
+    def body_of(self, vectors: Iterable[SparseVector]) -> bytes:
+        """The request body for vectors from :meth:`vector`, one row per line."""
+        return "\n".join(self.row_of(v) for v in vectors).encode("ascii")
 
 
 def body_width(body: bytes, content_type: str) -> list[int]:

@@ -268,6 +268,19 @@ class Tokenizer:
         """All terms of ``text``: its words and, per the settings, their n-grams."""
         return ngrams(self.words(text), self.settings.ngram_range)
 
+    def token_words(self, text: str) -> list[tuple[str | None, int, int]]:
+        """Every token of ``text`` with its span in ``text`` (code points, end exclusive)
+        and its word: the stem, or ``None`` for a stopword. The words that are not ``None``
+        are exactly :meth:`words`."""
+        from vocab_store.spans import token_spans
+
+        s = self.settings
+        memo, learn = self._memo, self._learn
+        return [
+            (memo[t] if t in memo else learn(t), a, b)
+            for t, a, b in token_spans(text, lowercase=s.lowercase, strip_html=s.strip_html)
+        ]
+
 
 def ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
     """Words joined into n-grams (space-separated) for each n in ``ngram_range``."""

@@ -21,6 +21,8 @@ from functools import cached_property
 from typing import Any
 
 from vocab_store.errors import InvalidVocabulary
+from vocab_store.labels import THRESHOLD, Band
+from vocab_store.linear import LinearModel
 from vocab_store.text import MAX_TERM_LENGTH, TokenizerSettings
 
 FORMAT = "sentiment-api.vocabulary/1"
@@ -89,6 +91,10 @@ class Vocabulary:
     model: ModelRecord | None = None
     created_at: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The model's weights, for exact evidence (None for a model without them, e.g. trees),
+    # and the band of probabilities answered "uncertain" (None: no band).
+    linear: LinearModel | None = None
+    uncertain: Band | None = None
 
     def __post_init__(self) -> None:
         _check(self)
@@ -113,11 +119,22 @@ class Vocabulary:
             "content_type": self.content_type,
         }
 
+    def contract_dict(self) -> dict[str, Any]:
+        """What the fingerprint covers: :meth:`features_dict`, and the model's weights and
+        the uncertain band when present (absent ones leave older fingerprints unchanged)."""
+        contract = self.features_dict()
+        if self.linear is not None:
+            contract["linear"] = self.linear.digest()
+        if self.uncertain is not None:
+            contract["uncertain"] = list(self.uncertain)
+        return contract
+
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 of the encoding contract: two vocabularies with the same fingerprint
-        encode every review identically, whatever their versions."""
-        return _sha256_json(self.features_dict())
+        """sha256 of the encoding and explaining contract: two vocabularies with the same
+        fingerprint encode, explain and label every review identically, whatever their
+        versions."""
+        return _sha256_json(self.contract_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +146,8 @@ class Vocabulary:
             "fingerprint": self.fingerprint,
             "model": None if self.model is None else self.model.to_dict(),
             "extra": dict(self.extra),
+            **({} if self.uncertain is None else {"uncertain": list(self.uncertain)}),
+            **({} if self.linear is None else {"linear": self.linear.to_dict()}),
         }
 
     def to_json(self) -> str:
@@ -179,6 +198,16 @@ def _check(v: Vocabulary) -> None:
         for w in v.weights:
             if not isinstance(w, float | int) or isinstance(w, bool) or not math.isfinite(w):
                 raise InvalidVocabulary("weights must be finite numbers")
+    if v.linear is not None and len(v.linear.coefficients) != len(v.terms):
+        raise InvalidVocabulary(
+            f"linear has {len(v.linear.coefficients)} coefficients for {len(v.terms)} terms"
+        )
+    if v.uncertain is not None:
+        low, high = v.uncertain
+        if not (0.0 <= low <= THRESHOLD <= high <= 1.0):
+            raise InvalidVocabulary(
+                "uncertain must be [low, high] with 0 <= low <= 0.5 <= high <= 1"
+            )
     if v.model is not None and v.model.feature_count != len(v.terms):
         raise InvalidVocabulary(
             f"model.feature_count {v.model.feature_count} disagrees with {len(v.terms)} terms"
@@ -200,6 +229,8 @@ _TOP_LEVEL = {
     "model",
     "extra",
 }
+# Optional: older vocabularies have neither.
+_OPTIONAL = {"linear", "uncertain"}
 
 
 def from_dict(data: Any, *, max_terms: int = MAX_TERMS) -> Vocabulary:
@@ -211,7 +242,7 @@ def from_dict(data: Any, *, max_terms: int = MAX_TERMS) -> Vocabulary:
         raise InvalidVocabulary("a vocabulary must be a JSON object")
     if data.get("format") != FORMAT:
         raise InvalidVocabulary(f"unknown format {data.get('format')!r}; expected {FORMAT!r}")
-    unknown = set(data) - _TOP_LEVEL
+    unknown = set(data) - _TOP_LEVEL - _OPTIONAL
     if unknown:
         raise InvalidVocabulary(f"unknown fields: {sorted(unknown)}")
     missing = _TOP_LEVEL - set(data)
@@ -251,10 +282,24 @@ def from_dict(data: Any, *, max_terms: int = MAX_TERMS) -> Vocabulary:
         model=None if data["model"] is None else ModelRecord.from_dict(data["model"]),
         created_at=created,
         extra=data["extra"],
+        linear=None if data.get("linear") is None else LinearModel.from_dict(data["linear"]),
+        uncertain=_band(data.get("uncertain")),
     )
     if data["fingerprint"] != vocab.fingerprint:
         raise InvalidVocabulary("fingerprint does not match the vocabulary's contents")
     return vocab
+
+
+def _band(data: Any) -> Band | None:
+    if data is None:
+        return None
+    if (
+        not isinstance(data, list)
+        or len(data) != 2
+        or not all(isinstance(x, float | int) and not isinstance(x, bool) for x in data)
+    ):
+        raise InvalidVocabulary("uncertain must be a list of two probabilities or null")
+    return (float(data[0]), float(data[1]))
 
 
 def loads(
