@@ -36,3 +36,9 @@ class StackError(CommandError):
     """The local stack could not start or stay up."""
 
     exit_code = 5
+
+
+class TrainingError(CommandError):
+    """A trained model fails a check of its own (e.g. its weights do not reproduce it)."""
+
+    exit_code = 6

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vocab_store.labels import POSITIVE, THRESHOLD, label
+
 if TYPE_CHECKING:
     import numpy as np
-
-THRESHOLD = 0.5
 
 
 def classification_metrics(labels: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     """Accuracy, precision, recall, F1, ROC AUC and the confusion matrix of ``proba``
-    (probability of positive) thresholded at 0.5, as the API answers ``1`` or ``0``.
+    (probability of positive) labelled by :func:`vocab_store.labels.label` (``p >= 0.5``
+    is positive), as the API answers ``1`` or ``0``.
 
     ``confusion_matrix`` is ``[[tn, fp], [fn, tp]]`` (rows: true label 0, 1).
     """
@@ -20,7 +21,7 @@ def classification_metrics(labels: np.ndarray, proba: np.ndarray) -> dict[str, A
 
     y = np.asarray(labels).astype(int)
     p = np.asarray(proba, dtype=np.float64)
-    pred = (p > THRESHOLD).astype(int)
+    pred = np.array([label(x) == POSITIVE for x in p.tolist()], dtype=int)
     tp = int(((pred == 1) & (y == 1)).sum())
     tn = int(((pred == 0) & (y == 0)).sum())
     fp = int(((pred == 1) & (y == 0)).sum())

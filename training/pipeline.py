@@ -134,6 +134,13 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
     import scipy
     import xgboost
 
+    from training.explain import (
+        BAND_ACCURACY_CEILING,
+        band_report,
+        choose_band,
+        linear_model,
+        verify_linear,
+    )
     from training.metrics import classification_metrics
     from training.model import LinearSentimentClassifier
     from training.report import render_markdown, render_png, top_terms
@@ -202,8 +209,16 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
 
     model_bytes = bytes(clf.booster_.save_raw("ubj"))
     fingerprint = artifacts.fingerprint(model_bytes)
+    # The weights travel with the vocabulary (exact evidence, the per-request check), once
+    # they are shown to reproduce the model; the "uncertain" band is chosen on validation.
+    val_proba = clf.predict_proba(x_val)
+    linear = linear_model(clf.booster_)
+    reproduced = None if linear is None else verify_linear(linear, x_val, val_proba)
+    band = choose_band(y_val, val_proba)
     vocab = replace(
         vocab,
+        linear=linear,
+        uncertain=band,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extra={**vocab.extra, **_vocab_notes(config, run_id)},
         model=ModelRecord(fingerprint, vocab.feature_count),
@@ -216,7 +231,7 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
     proba = clf.predict_proba(x_test)
     y_test = np.array(test_set.labels)
     test_metrics = classification_metrics(y_test, proba)
-    val_metrics = classification_metrics(y_val, clf.predict_proba(x_val))
+    val_metrics = classification_metrics(y_val, val_proba)
     timings["evaluate_seconds"] = time.perf_counter() - t0
 
     coefs, bias = clf.coefficients()
@@ -254,6 +269,17 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
         },
         "body": _body_sizes(encoder, test_set.texts[:1000]),
         "top_terms": terms,
+        "evidence": {
+            "linear_weights": linear is not None,
+            "intercept": None if linear is None else linear.intercept,
+            "reproduced": reproduced,
+        },
+        "uncertain": {
+            "rule": "widest band [0.5-d, 0.5+d] within which the model is right on at most "
+            f"{BAND_ACCURACY_CEILING:.0%} of validation reviews",
+            "validation": band_report(y_val, val_proba, band),
+            "test": band_report(y_test, proba, band),
+        },
         "timings": timings,
         "train_time_seconds": timings["fit_seconds"],
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
