@@ -11,6 +11,7 @@ from vocab_store.errors import (
     StopwordsNotFound,
     StoreError,
     StoreUnavailable,
+    StoreUnreachable,
     VocabError,
     VocabularyNotFound,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "StopwordsNotFound",
     "StoreError",
     "StoreUnavailable",
+    "StoreUnreachable",
     "Tokenizer",
     "TokenizerSettings",
     "VocabError",

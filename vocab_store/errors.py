@@ -31,5 +31,9 @@ class StoreUnavailable(StoreError):
     """S3 could not be reached or refused the request."""
 
 
+class StoreUnreachable(StoreUnavailable):
+    """S3 did not answer at all; the message names the address tried."""
+
+
 class ControlPlaneUnavailable(VocabError):
     """SageMaker's control plane could not be asked about an endpoint (retry later)."""

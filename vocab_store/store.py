@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from vocab_store.encode import Encoder
 from vocab_store.errors import (
     InvalidVocabulary,
     StoreError,
     StoreUnavailable,
+    StoreUnreachable,
     VocabularyNotFound,
 )
 from vocab_store.layout import INCOMING_PREFIX, POINTER_KEY
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # Everything botocore raises: service errors and connection/timeout failures.
 _AWS_ERRORS = (ClientError, BotoCoreError)
+# No answer from S3 at all (refused, unknown host, connect or read timeout).
+_UNREACHABLE = (BotoConnectionError, ReadTimeoutError)
 
 POINTER_FORMAT = "sentiment-api.pointer/1"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -91,6 +95,10 @@ def _translate(exc: Exception, what: str) -> StoreError:
     code = _error_code(exc)
     if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
         return VocabularyNotFound(f"{what}: not found")
+    if isinstance(exc, _UNREACHABLE):
+        # No answer at all: name the address tried, so a wrong endpoint shows in one line.
+        url = getattr(exc, "kwargs", {}).get("endpoint_url") or "its endpoint"
+        return StoreUnreachable(f"{what}: S3 at {url} could not be reached ({type(exc).__name__})")
     return StoreUnavailable(f"{what}: S3 failed ({code or type(exc).__name__})")
 
 

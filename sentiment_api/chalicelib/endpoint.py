@@ -18,6 +18,7 @@ from chalicelib.errors import (
     EndpointRejected,
     EndpointTimeout,
     EndpointUnavailable,
+    EndpointUnreachable,
     InternalError,
 )
 
@@ -93,8 +94,9 @@ def invoke(
         log.warning("endpoint %s timed out", endpoint)
         raise EndpointTimeout() from exc
     except (ConnectTimeoutError, EndpointConnectionError) as exc:
-        log.warning("endpoint %s unreachable: %s", endpoint, type(exc).__name__)
-        raise EndpointUnavailable() from exc
+        url = exc.kwargs.get("endpoint_url") or "its address"
+        log.warning("endpoint %s unreachable at %s (%s)", endpoint, url, type(exc).__name__)
+        raise EndpointUnreachable() from exc
     except BotoCoreError as exc:
         log.warning("endpoint %s failed: %s", endpoint, type(exc).__name__)
         raise EndpointUnavailable() from exc

@@ -108,12 +108,26 @@ class ServiceUnavailable(ApiError):
 
 
 class NoVocabulary(ServiceUnavailable):
-    message = "No model is live yet; please try again shortly."
+    """Nothing has been published (promoted) yet: S3 answered, there is no model."""
+
+    message = "No model has been published yet; please try again shortly."
     retry_after = 30
+
+
+class S3Unavailable(ServiceUnavailable):
+    """S3, where the live vocabulary is, did not answer or refused: not "nothing yet"."""
+
+    message = "The vocabulary store (S3) cannot be reached right now; please try again shortly."
 
 
 class EndpointUnavailable(ServiceUnavailable):
     message = "The model is not available right now; please try again shortly."
+
+
+class EndpointUnreachable(EndpointUnavailable):
+    """The SageMaker runtime did not answer at all (no connection)."""
+
+    message = "The model's endpoint cannot be reached right now; please try again shortly."
 
 
 class EndpointTimeout(ApiError):

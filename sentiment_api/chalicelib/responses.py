@@ -18,7 +18,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.errors import ApiError, InternalError
+from chalicelib.errors import ApiError, InternalError, ServiceUnavailable
 
 log = logging.getLogger("sentiment_api.requests")
 
@@ -70,7 +70,9 @@ def handled(route: str) -> Callable[[Callable[..., Response]], Callable[..., Res
                 response = view(*args, **kwargs)
             except ApiError as exc:
                 if exc.status >= 500:
-                    log.warning("%s: %s", route, exc.code, exc_info=exc.__cause__ is not None)
+                    # A 503's cause was logged in one line where it was translated.
+                    trace = exc.__cause__ is not None and not isinstance(exc, ServiceUnavailable)
+                    log.warning("%s: %s", route, exc.code, exc_info=trace)
                 response = error(exc)
             except Exception:  # noqa: BLE001  the one catch-all, at the outer edge
                 log.exception("unexpected error on %s", route)

@@ -19,6 +19,7 @@ from chalicelib.errors import (
     EndpointUnavailable,
     InternalError,
     NoVocabulary,
+    S3Unavailable,
     ServiceUnavailable,
 )
 from chalicelib.responses import note
@@ -33,10 +34,13 @@ LABELS = ("negative", "positive")
 
 def live() -> Live:
     """The vocabulary to encode with; 503 when there is none to serve."""
-    from vocab_store import StoreError, VocabError
+    from vocab_store import StoreError, StoreUnavailable, VocabError
 
     try:
         current = wiring.vocabulary_cache().get()
+    except StoreUnavailable as exc:
+        log.warning("no vocabulary to serve, S3 unavailable: %s", exc)
+        raise S3Unavailable() from exc
     except StoreError as exc:
         log.warning("no vocabulary to serve: %s", exc)
         raise NoVocabulary() from exc
@@ -136,7 +140,8 @@ def health() -> tuple[int, dict[str, Any], dict[str, str]]:
     try:
         current = live()
     except ServiceUnavailable as exc:
-        return 503, {"status": "no-vocabulary", **report}, exc.headers()
+        status = "store-unavailable" if isinstance(exc, S3Unavailable) else "no-vocabulary"
+        return 503, {"status": status, "message": exc.message, **report}, exc.headers()
     report["vocabulary"] = {
         "version": current.vocabulary.version,
         "age_seconds": _age(current.pointer.promoted_at),

@@ -298,7 +298,7 @@ def test_s3_unreachable_at_a_cold_start_is_503_and_a_refresh_keeps_the_last_good
             check_answer(answer)
             assert int(answer.headers["retry-after"]) > 0
             status, body, health = _health(url)
-            assert (status, body["status"]) == (503, "no-vocabulary")
+            assert (status, body["status"]) == (503, "store-unavailable")
             assert health.headers["access-control-allow-origin"] == "*"
 
             # S3 back: the vocabulary loads on the next request.
