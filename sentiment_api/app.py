@@ -51,7 +51,7 @@ def _not_allowed(path: str, allow: str, message: str | None = None) -> Response:
 def _predict() -> Response:
     body, content_type = _body()
     parsed = parsing.predict_request(body, content_type, settings.get().max_review_bytes)
-    verdict = service.predict(parsed.review)
+    verdict = service.predict(parsed.review, explain=parsed.wants_json)
     if parsed.wants_json:
         return responses.json_response(verdict)
     return responses.text(str(verdict["sentiment"]))

@@ -101,6 +101,16 @@ class EndpointRejected(BadGateway):
     message = "The model refused the request because of a fault on our side."
 
 
+class ModelDisagrees(BadGateway):
+    """The endpoint's probability is not the sigmoid of the live vocabulary's intercept plus
+    contributions: the vocabulary and the model behind the endpoint do not belong together."""
+
+    message = (
+        "The model's answer does not match the live vocabulary's weights, so it was not "
+        "used; please try again later."
+    )
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     message = "The service is not ready; please try again shortly."

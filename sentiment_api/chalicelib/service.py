@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import endpoint, settings, wiring
+from chalicelib import endpoint, evidence, settings, wiring
 from chalicelib.errors import (
     ApiError,
     EndpointUnavailable,
@@ -25,11 +25,10 @@ from chalicelib.errors import (
 from chalicelib.responses import note
 
 if TYPE_CHECKING:
+    from vocab_store.encode import SparseVector
     from vocab_store.store import Live
 
 log = logging.getLogger(__name__)
-
-LABELS = ("negative", "positive")
 
 
 def live() -> Live:
@@ -68,12 +67,12 @@ def target(current: Live) -> Target:
     return Target(name, model.variant if model else None)
 
 
-def score(current: Live, texts: list[str]) -> tuple[Target, list[float]]:
-    """One endpoint call for all of ``texts``; one probability each."""
+def score(current: Live, rows: list[SparseVector]) -> tuple[Target, list[float]]:
+    """One endpoint call for all of ``rows``; one probability each."""
     from vocab_store import body_width
 
     encoder = current.encoder
-    body = encoder.body(texts)
+    body = encoder.body_of(rows)
     widths = body_width(body, encoder.content_type)
     if any(w > encoder.feature_count for w in widths) or (
         encoder.content_type == "text/csv" and any(w != encoder.feature_count for w in widths)
@@ -85,41 +84,45 @@ def score(current: Live, texts: list[str]) -> tuple[Target, list[float]]:
         body,
         encoder.content_type,
         where.endpoint,
-        rows=len(texts),
+        rows=len(rows),
         variant=where.variant,
         client=wiring.runtime.get(),
     )
     return where, probabilities
 
 
-def _verdict(p: float) -> dict[str, Any]:
-    sentiment = 1 if p >= 0.5 else 0
-    return {"sentiment": sentiment, "label": LABELS[sentiment], "probability": p}
+def _verdicts(current: Live, texts: list[str], *, explain: bool) -> tuple[Target, list[Any]]:
+    """Verdicts on ``texts`` from one endpoint call (with sentence rows when ``explain``),
+    each row's sum checked against the vocabulary's weights."""
+    reviews = evidence.plan(current.encoder, texts, explain=explain)
+    where, probabilities = score(current, evidence.vectors(reviews))
+    return where, evidence.verdicts(current.vocabulary, reviews, probabilities)
 
 
-def predict(review: str) -> dict[str, Any]:
-    """The verdict on one review, with the vocabulary and model that produced it."""
+def predict(review: str, *, explain: bool = True) -> dict[str, Any]:
+    """The verdict on one review, with the vocabulary and model that produced it, and the
+    evidence when ``explain`` (JSON answers) and the vocabulary has the model's weights."""
     current = live()
-    where, (p,) = score(current, [review])
+    where, (verdict,) = _verdicts(current, [review], explain=explain)
     return {
-        **_verdict(p),
+        **verdict,
         "vocabulary_version": current.vocabulary.version,
         "model": where.endpoint,
     }
 
 
 def predict_batch(items: list[str | ApiError]) -> dict[str, Any]:
-    """Verdicts by index for a batch; invalid items get their error, the others one
-    multi-row endpoint call."""
+    """Verdicts (with evidence) by index for a batch; invalid items get their error, the
+    others share one multi-row endpoint call."""
     current = live()
     texts = [item for item in items if isinstance(item, str)]
     note(items=len(items))
-    probabilities: list[float] = []
+    verdicts: list[Any] = []
     model = None
     if texts:
-        where, probabilities = score(current, texts)
+        where, verdicts = _verdicts(current, texts, explain=True)
         model = where.endpoint
-    answers = iter(probabilities)
+    answers = iter(verdicts)
     results: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         if isinstance(item, ApiError):
@@ -127,7 +130,7 @@ def predict_batch(items: list[str | ApiError]) -> dict[str, Any]:
                 {"index": index, "error": item.code, "status": item.status, "message": item.message}
             )
         else:
-            results.append({"index": index, **_verdict(next(answers))})
+            results.append({"index": index, **next(answers)})
     return {"results": results, "vocabulary_version": current.vocabulary.version, "model": model}
 
 
@@ -148,7 +151,7 @@ def health() -> tuple[int, dict[str, Any], dict[str, str]]:
         "features": current.vocabulary.feature_count,
     }
     try:
-        where, _ = score(current, [""])
+        where, _ = _verdicts(current, [""], explain=False)
     except ApiError as exc:
         model = current.vocabulary.model
         name = (model.endpoint if model else None) or s.endpoint
