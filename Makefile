@@ -56,8 +56,13 @@ test: $(AWS_STAMP) chromium lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# DEMO_ARGS: any `sentiment up` options, e.g. DEMO_ARGS=--autoreload (edits of app.py and
+# chalicelib/ are served without a restart) or DEMO_ARGS=--services-only (run chalice local
+# yourself). exec: make's child is `sentiment up` itself, which also stops when make is
+# signalled alone (`kill -INT <make's pid>`: make then waits for its child; see
+# training/make_parent.py).
 demo: $(STAMP)
-	$(BIN)/sentiment up $(DEMO_ARGS)
+	exec $(BIN)/sentiment up $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .cache

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
 from training.local_stack import LocalSettings, LocalStack
+from training.make_parent import watch_make_parent
 
 _D = LocalSettings()
 
@@ -88,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     code = 0
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, on_signal) for signum in signals}
+    make_stopped = threading.Event()
+    watch_make_parent(make_stopped)  # `kill -INT <make's pid>` must stop us too
     try:
         local.start()
         if args.services_only:
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for signum in signals:  # a second Ctrl-C must not cut the clean-up short
             signal.signal(signum, signal.SIG_IGN)
+        make_stopped.set()
         print("stopping…", flush=True)
         local.stop()
         for signum, handler in previous.items():
