@@ -126,8 +126,10 @@ def write_run(
     vocabulary: Vocabulary,
     metrics: dict[str, Any],
     extra_files: dict[str, bytes],
+    set_latest: bool = True,
 ) -> Path:
-    """Write a complete run directory atomically and point ``latest`` at it."""
+    """Write a complete run directory atomically and (``set_latest``) point ``latest`` at
+    it."""
     final = artifacts_dir / run_id
     if final.exists():
         raise UsageError(f"run {final} already exists; runs are never overwritten")
@@ -142,7 +144,8 @@ def write_run(
     for name, blob in files.items():
         (staging / name).write_bytes(blob)
     staging.rename(final)
-    point_latest(artifacts_dir, run_id)
+    if set_latest:
+        point_latest(artifacts_dir, run_id)
     return final
 
 

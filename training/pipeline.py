@@ -120,8 +120,14 @@ def _words_by_text(
     return known
 
 
-def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None = None) -> Path:
+def train_run(
+    config: TrainConfig,
+    *,
+    make_classifier: ClassifierFactory | None = None,
+    set_latest: bool = True,
+) -> Path:
     """Train on IMDB per ``config`` and write a complete run directory; return its path.
+    ``set_latest``: also point ``artifacts/latest`` (what ``sentiment up`` serves) at it.
 
     ``make_classifier(run_id=..., content_type=..., **params)`` builds the classifier in
     place of the local :class:`~training.model.LinearSentimentClassifier` (``train
@@ -301,6 +307,7 @@ def train_run(config: TrainConfig, *, make_classifier: ClassifierFactory | None 
         vocabulary=vocab,
         metrics=metrics,
         extra_files={artifacts.REPORT_PNG: png, artifacts.REPORT_MD: md},
+        set_latest=set_latest,
     )
     log.info(
         "run %s: test accuracy %.4f, AUC %.4f, %.0f s",

@@ -26,6 +26,7 @@ def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixtur
             "--max-terms",
             "800",
             "--no-progress",
+            "--set-latest",  # a partial run, made the default on purpose
         ]
     )
     out = capsys.readouterr().out
@@ -33,6 +34,7 @@ def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "accuracy" in out and "run:" in out
     (run,) = [p for p in art.iterdir() if p.name != "latest"]
     assert (art / "latest").resolve() == run
+    assert "does not replace" not in out
 
     code = main(
         [
@@ -51,6 +53,24 @@ def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     # Same sample, same numbers as the training run printed.
     assert out2.split("reviews", 1)[1] == out.split("reviews", 1)[1].split("report:")[0]
+
+
+def test_a_quick_run_does_not_replace_latest_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    art = tmp_path / "artifacts"
+    args = ["--data", str(IMDB_DIR), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
+    args += ["--cache", str(tmp_path / "cache"), "--max-terms", "500", "--no-progress"]
+    assert main(["train", *args, "--limit", "400", "--test-limit", "200", "--set-latest"]) == 0
+    default = (art / "latest").resolve()
+    capsys.readouterr()
+
+    assert main(["train", *args, "--seed", "7", "--limit", "400", "--test-limit", "200"]) == 0
+    out = capsys.readouterr().out
+    (quick,) = [p for p in art.iterdir() if p.name not in ("latest", default.name)]
+    assert (art / "latest").resolve() == default  # untouched
+    assert f"still {default.name}" in out and "does not replace" in out
+    assert f"sentiment up --run {quick.name}" in out and "--set-latest" in out
 
 
 def test_missing_data_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

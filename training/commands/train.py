@@ -26,8 +26,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--no-cache", action="store_true", help="tokenise again, write no cache")
     add("--seed", type=int, default=d.seed, help="shuffle and training seed (%(default)s)")
     add("--validation", type=float, default=d.validation_fraction, help="validation fraction")
-    add("--limit", type=int, default=None, help="train on this many reviews only (quick runs)")
+    add(
+        "--limit",
+        type=int,
+        default=None,
+        help="train on this many reviews only (a quick run: it does not become 'latest')",
+    )
     add("--test-limit", type=int, default=None, help="evaluate on this many test reviews only")
+    add(
+        "--set-latest",
+        action="store_true",
+        help="point artifacts/latest (what `sentiment up` serves) at this run even when "
+        "--limit or --test-limit makes it a partial one",
+    )
     add(
         "--drop-negations",
         action="store_true",
@@ -100,8 +111,11 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.threads,
         progress=not args.no_progress,
     )
+    partial = args.limit is not None or args.test_limit is not None
     run_dir = train_run(
-        config, make_classifier=_sagemaker_factory(args, config) if args.sagemaker else None
+        config,
+        make_classifier=_sagemaker_factory(args, config) if args.sagemaker else None,
+        set_latest=args.set_latest or not partial,
     )
     import json
 
@@ -111,7 +125,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"run: {run_dir}")
     print(format_metrics(metrics["test"]))
     print(f"report: {run_dir / 'report.md'}")
+    if partial and not args.set_latest:
+        print(_kept_latest(args.artifacts, run_dir))
     return 0
+
+
+def _kept_latest(artifacts: Path, run_dir: Path) -> str:
+    """What a partial run left alone, and how to use it anyway."""
+    latest = artifacts / "latest"
+    now = f"still {latest.resolve().name}" if latest.exists() else "not set"
+    return (
+        f"{latest} is {now}: a partial run (--limit/--test-limit) does not replace the "
+        f"model `sentiment up` and `make demo` serve. Serve this one with `sentiment up "
+        f"--run {run_dir.name}`, or train with --set-latest to make it the default."
+    )
 
 
 def _sagemaker_factory(args: argparse.Namespace, config: TrainConfig) -> Any:
