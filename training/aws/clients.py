@@ -44,6 +44,12 @@ def translate(exc: BaseException, what: str) -> AwsError:
     return AwsError(f"{what} failed: {exc}; check your network, credentials and region")
 
 
+NO_CREDENTIALS = (
+    "no AWS credentials found: run `aws configure` (or `aws sso login`), or set AWS_PROFILE, "
+    "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
 class AwsClients:
     """The boto3 clients a command needs, each built on first use.
 
@@ -82,6 +88,18 @@ class AwsClients:
                 "no AWS region configured; pass --region or set AWS_DEFAULT_REGION (e.g. us-east-1)"
             )
         return str(region)
+
+    def require_credentials(self) -> None:
+        """A clear error, before any call, when boto3 finds no AWS credentials at all (it
+        would otherwise fail later with ``NoCredentialsError`` deep inside a call)."""
+        if self._clients:
+            return  # clients were given (tests): their credentials are theirs
+        try:
+            credentials = self._session_().get_credentials()
+        except AWS_ERRORS as exc:
+            raise translate(exc, "reading your AWS credentials") from exc
+        if credentials is None:
+            raise AwsError(NO_CREDENTIALS)
 
     def _client(self, service: str) -> Any:
         client = self._clients.get(service)

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{args.project_dir} is not the Chalice project (no app.py); pass --project-dir"
         )
+    clients = AwsClients(args.region)
+    clients.require_credentials()  # chalice would print a traceback instead
     if not args.skip_chalice:
         chalice = Path(sys.executable).with_name("chalice")
         command = str(chalice) if chalice.exists() else shutil.which("chalice")
@@ -69,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
         if done.returncode != 0:
             raise AwsError(f"chalice deploy --stage {args.stage} failed (exit {done.returncode})")
     api = deployed_api(args.project_dir, args.stage)
-    clients = AwsClients(args.region)
     apply_gateway_settings(clients.apigateway, api.rest_api_id, api.stage_name, limits)
     print(
         f"API Gateway {api.rest_api_id}/{api.stage_name}: throttled at {limits.rate_limit:g} "

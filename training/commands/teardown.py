@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = aws_settings.settings_from(args)
     clients = AwsClients(settings.region)
+    clients.require_credentials()
     live = None
     if not args.force_live:
         if not settings.bucket:
@@ -49,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
             live = live_endpoint(store)
         except StoreError as exc:
             raise UsageError(
-                f"cannot tell which endpoint is live ({exc}); nothing deleted. "
-                "Pass --force-live to delete regardless"
+                f"cannot tell which endpoint is live ({exc}); nothing deleted: check your "
+                "credentials, region and bucket (--force-live deletes without that check)"
             ) from exc
     plan = plan_teardown(
         clients.sagemaker,
