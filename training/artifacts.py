@@ -2,7 +2,8 @@
 
 A run is written into a hidden staging folder and renamed into place when complete, so a
 run directory is never half-written and never overwritten. ``artifacts/latest`` is a
-relative symlink to the newest run, replaced atomically.
+relative symlink to the newest run, replaced atomically. :func:`load_run` reads one back,
+checked, for the commands that deploy, publish or score it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import secrets
 import tarfile
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,3 +158,40 @@ def point_latest(artifacts_dir: Path, run_id: str) -> None:
         tmp.unlink()
     tmp.symlink_to(run_id, target_is_directory=True)
     tmp.replace(artifacts_dir / LATEST)
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """A complete run, checked: the vocabulary belongs to the model in the archive."""
+
+    run_id: str
+    directory: Path
+    model_archive: Path
+    fingerprint: str
+    vocabulary: Vocabulary
+
+
+def load_run(run_dir: Path) -> RunFiles:
+    """Read and check ``run_dir`` (``artifacts/latest`` is resolved to the run it names).
+
+    Raises :class:`UsageError` when files are missing, the directory is not named by a run
+    id, or the vocabulary's model record does not match the model's fingerprint.
+    """
+    directory = Path(run_dir).resolve()
+    run_id = directory.name
+    if not RUN_ID.match(run_id):
+        raise UsageError(
+            f"{run_dir} is not a run directory: its name must be a run id like 20261123-091500-a1b2"
+        )
+    archive = directory / MODEL_ARCHIVE
+    if not archive.is_file():
+        raise UsageError(f"{archive} is missing; run `sentiment train` first")
+    model_fingerprint = fingerprint(read_model_bytes(archive))
+    vocabulary = load_vocabulary(directory)
+    record = vocabulary.model
+    if record is None or record.fingerprint != model_fingerprint:
+        raise UsageError(
+            f"{directory}/{VOCABULARY} does not belong to the model in {archive} "
+            "(fingerprints differ); the run is damaged, train again"
+        )
+    return RunFiles(run_id, directory, archive, model_fingerprint, vocabulary)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from tests.training_aws.conftest import BUCKET, ROLE
+from training.artifacts import load_run
 from training.aws import deploy
 from training.aws.deploy import ServerlessConfig, deploy_run
 from training.aws.naming import PROJECT_TAG, RUN_TAG
-from training.aws.runs import load_run
 from training.errors import UsageError
 from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
 

@@ -155,8 +155,8 @@ def test_high_level_deploy_makes_the_same_resources(
     sdk_client: tuple[Any, Any],
     s3: Any,
 ) -> None:
+    from training.artifacts import load_run
     from training.aws.deploy_sdk import deploy_run_high_level
-    from training.aws.runs import load_run
 
     session, client = sdk_client
     run_dir = make_run(RUN)
@@ -182,8 +182,8 @@ def test_high_level_deploy_makes_the_same_resources(
 def test_a_failed_endpoint_is_reported(
     make_run: Callable[[str], Path], sdk_client: tuple[Any, Any], s3: Any
 ) -> None:
+    from training.artifacts import load_run
     from training.aws.deploy_sdk import deploy_run_high_level
-    from training.aws.runs import load_run
 
     session, client = sdk_client
     run_dir = make_run(RUN)

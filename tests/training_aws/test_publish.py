@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.training_aws.conftest import BUCKET, ROLE
+from training.artifacts import load_run
 from training.aws.deploy import deploy_run
 from training.aws.publish import publish_run
-from training.aws.runs import load_run
 from training.errors import AwsError, UsageError
 from vocab_store.store import VocabularyStore
 

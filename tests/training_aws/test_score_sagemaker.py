@@ -16,9 +16,9 @@ import pytest
 from devstack.stack import Stack, StackSettings
 from tests.conftest import REPO, train_sample
 from tests.training.conftest import NEGATIVE, POSITIVE
+from training.artifacts import load_run
 from training.aws import batch_transform as bt
 from training.aws.naming import LOCAL_ROLE_ARN, PROJECT_TAG
-from training.aws.runs import load_run
 from training.aws.teardown import plan_teardown
 from training.cli import main
 from training.errors import AwsError

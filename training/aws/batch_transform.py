@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from training.artifacts import RunFiles
 from training.aws import costs
 from training.aws import sagemaker_adapter as sma
 from training.aws.clients import AWS_ERRORS, translate
 from training.aws.naming import project_tags, resource_name
-from training.aws.runs import RunFiles
 from training.aws.sagemaker_adapter import Progress
 from training.errors import AwsError, UsageError
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from training.artifacts import RunFiles, load_run
 from training.aws import sagemaker_adapter as sma
 from training.aws.clients import AWS_ERRORS, error_code, translate
 from training.aws.images import xgboost_image_uri
@@ -27,7 +28,6 @@ from training.aws.naming import (
     project_tags,
     resource_name,
 )
-from training.aws.runs import RunFiles, load_run
 from training.aws.sagemaker_adapter import Progress
 from training.errors import AwsError, UsageError
 from vocab_store.pairing import MODEL_FINGERPRINT_TAG

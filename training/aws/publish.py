@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from training.artifacts import load_run
 from training.aws.naming import is_resource_name, resource_name
-from training.aws.runs import load_run
 from training.errors import AwsError, UsageError
 from vocab_store import Vocabulary, next_version, pairing
 from vocab_store.errors import ControlPlaneUnavailable

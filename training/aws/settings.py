@@ -8,17 +8,16 @@
 | ``--artifacts`` | | the artifacts folder (default ``./artifacts``) |
 
 A missing bucket or role fails with the flag's and the variable's names. Library code
-never reads the environment: it receives these values.
+never reads the environment: it receives these values. The flags themselves are declared
+in :mod:`training.commands.options`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from training.aws.apigateway import GatewayLimits
 from training.errors import UsageError
@@ -28,30 +27,6 @@ ENV_BUCKET = "SENTIMENT_BUCKET"
 ENV_ROLE = "SENTIMENT_SAGEMAKER_ROLE"
 ENV_POINTER = "SENTIMENT_POINTER_KEY"
 ENV_PREFIX = "SENTIMENT_VOCAB_PREFIX"
-DEFAULT_ARTIFACTS = Path("artifacts")
-
-
-def add_aws_arguments(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, role: bool = False
-) -> None:
-    parser.add_argument("--bucket", help=f"the project's S3 bucket (default: ${ENV_BUCKET})")
-    parser.add_argument("--region", help="AWS region (default: boto3's, e.g. $AWS_REGION)")
-    if role:
-        parser.add_argument(
-            "--role", help=f"ARN of the SageMaker execution role (default: ${ENV_ROLE})"
-        )
-
-
-def add_run_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "run", nargs="?", default="latest", help="run id, run directory or 'latest' (default)"
-    )
-    parser.add_argument(
-        "--artifacts",
-        type=Path,
-        default=DEFAULT_ARTIFACTS,
-        help="artifacts folder (default: ./artifacts)",
-    )
 
 
 @dataclass(frozen=True)
@@ -87,21 +62,6 @@ def settings_from(
         incoming_prefix=env.get(ENV_PREFIX) or INCOMING_PREFIX,
         pointer_key=env.get(ENV_POINTER) or POINTER_KEY,
     )
-
-
-def confirm(question: str, *, assume_yes: bool, what: str) -> None:
-    """Ask before spending money or deleting; without a terminal to ask on, refuse unless
-    ``--yes``. ``what`` completes "this ..." in the refusal."""
-    if assume_yes:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            f"this {what} and there is no terminal to confirm on; nothing was done. "
-            "Pass --yes to go ahead"
-        )
-    answer = input(f"{question} [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise UsageError("cancelled; nothing was done")
 
 
 ENV_THROTTLE_RATE = "SENTIMENT_THROTTLE_RATE"

@@ -11,13 +11,14 @@ import argparse
 from collections.abc import Callable
 
 from training.aws import settings as aws_settings
+from training.commands import options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from training.aws.deploy import DEFAULT_INSTANCE_TYPE
 
-    aws_settings.add_run_argument(parser)
-    aws_settings.add_aws_arguments(parser, role=True)
+    options.add_run_argument(parser)
+    options.add_aws_arguments(parser, role=True)
     parser.add_argument(
         "--instance-type",
         default=DEFAULT_INSTANCE_TYPE,
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if serverless is None:
         hourly = costs.describe_hourly(args.instance_type, args.instance_count)
         print(f"endpoint {plan.name}: {hourly}")
-        aws_settings.confirm(
+        options.confirm(
             "Create it?", assume_yes=args.yes, what="creates an endpoint billed by the hour"
         )
     else:

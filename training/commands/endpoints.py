@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 from training.aws import settings as aws_settings
+from training.commands import options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    aws_settings.add_aws_arguments(parser)
+    options.add_aws_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 
 from training.aws import settings as aws_settings
+from training.commands import options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    aws_settings.add_run_argument(parser)
-    aws_settings.add_aws_arguments(parser)
+    options.add_run_argument(parser)
+    options.add_aws_arguments(parser)
     parser.add_argument("--endpoint", help="endpoint serving the model (default: sentiment-RUN)")
     parser.add_argument("--variant", help="production variant to target (default: none)")
     parser.add_argument(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training.aws import settings as aws_settings
+from training.commands import options
 
 if TYPE_CHECKING:
     from training.score.inputs import InputSource
@@ -45,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     aws.add_argument(
         "--poll-seconds", type=float, default=15.0, help="how often the job's status is read"
     )
-    aws_settings.add_aws_arguments(aws, role=True)
+    options.add_aws_arguments(aws, role=True)
 
 
 def reviews_of(args: argparse.Namespace, source: InputSource) -> Any:

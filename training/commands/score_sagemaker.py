@@ -14,13 +14,14 @@ import tempfile
 from pathlib import Path
 
 from training.aws import settings as aws_settings
+from training.commands import options
 
 
 def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
     """Score ``args.input`` on SageMaker Batch Transform with the run in ``run_dir``."""
+    from training.artifacts import load_run
     from training.aws import batch_transform as bt
     from training.aws.clients import AwsClients
-    from training.aws.runs import load_run
     from training.commands.score import Progress, reviews_of
     from training.score.inputs import open_input
     from training.score.local import body_task, default_workers, map_chunks
@@ -42,7 +43,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
     model = plan.model_name + ("" if has_model else " (created first: the run is not deployed)")
     print(f"transform job {plan.job_name} on model {model}")
     print(f"  {plan.describe_cost()}")
-    aws_settings.confirm(
+    options.confirm(
         "Start it?", assume_yes=args.yes, what="starts a transform job billed while it runs"
     )
     say = print

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 
 from training.aws import settings as aws_settings
+from training.commands import options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    aws_settings.add_aws_arguments(parser)
+    options.add_aws_arguments(parser)
     parser.add_argument("names", nargs="*", metavar="NAME", help="endpoint names (sentiment-RUN)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every endpoint of the project")
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print("to delete:")
     for line in plan.describe():
         print(f"  {line}")
-    aws_settings.confirm("Delete these?", assume_yes=args.yes, what="deletes endpoints")
+    options.confirm("Delete these?", assume_yes=args.yes, what="deletes endpoints")
     count = execute_teardown(clients.sagemaker, plan, progress=print)
     print(f"deleted {count} resources; the model files in S3 are kept (models/<run_id>/)")
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from training.aws import settings as aws_settings
 from training.aws.sagemaker_training import DEFAULT_TRAINING_INSTANCE
+from training.commands import options
 from training.pipeline import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="fit the model in a SageMaker training job (built-in XGBoost 3.2-0); the rest "
         "of the run, vocabulary and evaluation included, stays local and identical",
     )
-    aws_settings.add_aws_arguments(aws, role=True)
+    options.add_aws_arguments(aws, role=True)
     aws.add_argument("--instance-type", default=DEFAULT_TRAINING_INSTANCE, help="%(default)s")
     aws.add_argument("--instance-count", type=int, default=1, help="%(default)s")
     aws.add_argument("--spot", action="store_true", help="managed spot training (cheaper)")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from devstack import xgb_container
 from training import artifacts
-from training.aws.runs import load_run
+from training.artifacts import load_run
 from training.errors import CommandError
 from training.score.inputs import Review
 from training.score.outputs import Scored, label_of

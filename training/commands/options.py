@@ -1,0 +1,54 @@
+"""Flags and prompts shared by the ``sentiment`` commands that reach AWS.
+
+The values the flags carry are read, with their environment variables, in
+:mod:`training.aws.settings`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from training.aws.settings import ENV_BUCKET, ENV_ROLE
+from training.errors import UsageError
+
+DEFAULT_ARTIFACTS = Path("artifacts")
+
+
+def add_aws_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, role: bool = False
+) -> None:
+    parser.add_argument("--bucket", help=f"the project's S3 bucket (default: ${ENV_BUCKET})")
+    parser.add_argument("--region", help="AWS region (default: boto3's, e.g. $AWS_REGION)")
+    if role:
+        parser.add_argument(
+            "--role", help=f"ARN of the SageMaker execution role (default: ${ENV_ROLE})"
+        )
+
+
+def add_run_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "run", nargs="?", default="latest", help="run id, run directory or 'latest' (default)"
+    )
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=DEFAULT_ARTIFACTS,
+        help="artifacts folder (default: ./artifacts)",
+    )
+
+
+def confirm(question: str, *, assume_yes: bool, what: str) -> None:
+    """Ask before spending money or deleting; without a terminal to ask on, refuse unless
+    ``--yes``. ``what`` completes "this ..." in the refusal."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"this {what} and there is no terminal to confirm on; nothing was done. "
+            "Pass --yes to go ahead"
+        )
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise UsageError("cancelled; nothing was done")
