@@ -1,7 +1,7 @@
 """devstack's exception tree: everything it raises on purpose is a ``DevstackError``.
 
-Each error says in one sentence what went wrong and what to do; ``exit_code`` is what a
-command-line wrapper should exit with.
+Each error says in one sentence what went wrong and what to do; the command line that
+starts the stand-ins (``sentiment up``) maps them to its own errors and exit codes.
 """
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ from __future__ import annotations
 class DevstackError(Exception):
     """Base of every error devstack raises on purpose."""
 
-    exit_code = 1
-
 
 class PortInUseError(DevstackError):
     """A port that a stand-in must listen on is already taken."""
-
-    exit_code = 3
 
     def __init__(self, name: str, host: str, port: int) -> None:
         super().__init__(
@@ -30,8 +26,6 @@ class PortInUseError(DevstackError):
 
 class StartupError(DevstackError):
     """A stand-in did not become ready: it exited early or never answered in time."""
-
-    exit_code = 4
 
     def __init__(self, message: str, log_tail: str = "") -> None:
         tail = f"\n--- last lines of its log ---\n{log_tail}" if log_tail else ""

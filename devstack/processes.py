@@ -9,8 +9,7 @@ the child's log, when the child exits. A port is checked before the child starts
 taken port is a clear :class:`PortInUseError` instead of a child dying with EADDRINUSE.
 
 Every started process is recorded; :func:`stop_all` (registered with ``atexit``) stops
-those still running, and :func:`install_signal_handlers` turns SIGTERM and SIGHUP into a
-normal exit, so ``finally`` blocks and the ``atexit`` hook run.
+those still running.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
 from devstack.errors import PortInUseError, StartupError
@@ -281,14 +279,3 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
-def install_signal_handlers() -> None:
-    """Make SIGTERM and SIGHUP exit normally (``finally`` and ``atexit`` run, so the
-    children are stopped). Call from the main thread of a long-running command."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _exit_on_signal)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,9 +294,3 @@ def ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
         else:
             out.extend([" ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
     return out
-
-
-def iter_terms(tokenizer: Tokenizer, texts: Iterable[str]) -> Iterable[list[str]]:
-    """Terms of each text, lazily."""
-    for text in texts:
-        yield tokenizer.terms(text)
