@@ -34,13 +34,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 log = logging.getLogger("sentiment")
+# Whose INFO lines a person sees without --verbose: ours. Libraries (botocore's "Found
+# credentials in environment variables", the SDK's) speak at WARNING and up, or with -v.
+OWN_LOGGERS = ("sentiment", "training", "vocab_store", "devstack")
+
+
+def configure_logging(verbose: bool) -> None:
+    """Our INFO messages and everyone's warnings; with ``verbose``, everything at DEBUG."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sentiment", description="Train, run and deploy the sentiment API."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug details, the libraries' too"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_text) in COMMANDS.items():
@@ -53,11 +69,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    configure_logging(args.verbose)
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.run(args) or 0)

@@ -101,3 +101,22 @@ def test_missing_settings_are_named(
     assert "SENTIMENT_SAGEMAKER_ROLE" in capsys.readouterr().err
     assert main(["teardown", "--all", "--yes"]) == 2
     assert "--bucket" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_only_our_messages_reach_the_terminal_unless_verbose(
+    env: None, make_run: Callable[[str], Path], verbose: bool
+) -> None:
+    """botocore's INFO lines ("Found credentials in environment variables") belong to
+    --verbose; the command's own lines always show. A real process: logging is set up once."""
+    import os
+    import subprocess
+    import sys
+
+    run_dir = make_run(RUN)
+    argv = [sys.executable, "-m", "training.cli", *(["--verbose"] if verbose else [])]
+    argv += ["publish", RUN, "--artifacts", str(run_dir.parent)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    shown = done.stdout + done.stderr
+    assert "sentiment publish:" in shown  # ours (here: refused, no endpoint is deployed)
+    assert ("Found credentials in environment variables" in shown) is verbose
