@@ -151,6 +151,7 @@ class Encoder:
         """The request body for vectors from :meth:`vector`, one row per line."""
         return "\n".join(self.row_of(v) for v in vectors).encode("ascii")
 
+
 def body_width(body: bytes, content_type: str) -> list[int]:
     """Widths of each row of a body: the field count for CSV, the highest 1-based index for
     libsvm. The API checks this before sending; the container silently accepts one column
