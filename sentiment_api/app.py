@@ -7,16 +7,23 @@ S3 trigger on the vocabulary upload prefix). They share nothing but S3.
 
 from __future__ import annotations
 
-import logging
-
 from chalice.app import Chalice, CORSConfig, Response, S3Event
-from chalicelib import parsing, refresh, responses, service, settings
+from chalicelib import (
+    feedback,
+    observability,
+    parsing,
+    refresh,
+    responses,
+    service,
+    settings,
+    wiring,
+)
 from chalicelib.errors import MethodNotAllowed
 from chalicelib.responses import handled, note
 
 app = Chalice(app_name="sentiment-api")
-logging.getLogger("chalicelib").setLevel(logging.INFO)
-logging.getLogger("sentiment_api").setLevel(logging.INFO)
+# Powertools: JSON logs with cold start and request id, EMF metrics, X-Ray on AWS only.
+observability.instrument(app)
 
 # Any origin may call the API, never with credentials. A JSON request is preflighted;
 # chalice answers the OPTIONS for every route that has this config.
@@ -84,6 +91,20 @@ def health() -> Response:
     return responses.json_response(report, status=status, headers=headers)
 
 
+@app.route("/feedback", methods=["POST"], cors=CORS, content_types=ANY)
+@handled("POST /feedback")
+def post_feedback() -> Response:
+    body, content_type = _body()
+    s = settings.get()
+    item = feedback.parse(body, content_type, s.max_review_bytes)
+    note(feedback_for=item.prediction_id, feedback_label=item.label)
+    created = feedback.store(item, s.bucket, s.feedback_prefix, s3=wiring.s3.get())
+    note(feedback_stored=created)
+    return responses.json_response(
+        {"prediction_id": item.prediction_id, "stored": created}, status=201 if created else 200
+    )
+
+
 @app.route("/", methods=NOT_POST, cors=False, content_types=ANY)
 @handled("/")
 def index_not_allowed() -> Response:
@@ -100,6 +121,12 @@ def predict_not_allowed() -> Response:
 @handled("/batch")
 def batch_not_allowed() -> Response:
     return _not_allowed("/batch", "POST", 'Use POST with {"reviews": [...]} as a JSON body.')
+
+
+@app.route("/feedback", methods=NOT_POST, cors=False, content_types=ANY)
+@handled("/feedback")
+def feedback_not_allowed() -> Response:
+    return _not_allowed("/feedback", "POST", f"Use POST with {feedback.SHAPE} as a JSON body.")
 
 
 @app.route("/health", methods=NOT_GET, cors=False, content_types=ANY)

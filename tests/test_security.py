@@ -8,7 +8,8 @@ The functions need exactly these actions (read from ``app.py``, ``chalicelib`` a
 ``vocab_store.store``):
 
 - ``api_handler``: ``sagemaker:InvokeEndpoint`` on the project's endpoints, ``s3:GetObject``
-  on the pointer and the published vocabularies, and the three ``logs`` actions;
+  on the pointer and the published vocabularies, ``s3:PutObject`` on the feedback prefix
+  alone (``POST /feedback``), and the three ``logs`` actions;
 - ``refresh_vocabulary``: ``s3:GetObject`` on the same objects, ``s3:PutObject`` on the
   pointer only, ``s3:ListBucket`` on the bucket limited to ``vocab/*`` (so a missing
   pointer is a 404, not a 403), ``sagemaker:DescribeEndpoint``,
@@ -44,7 +45,7 @@ CONFIG = json.loads((CHALICE / "config.json").read_text())
 DEPLOYED = ("dev", "prod")
 LOGS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 ALLOWED = {
-    "api": LOGS | {"sagemaker:InvokeEndpoint", "s3:GetObject"},
+    "api": LOGS | {"sagemaker:InvokeEndpoint", "s3:GetObject", "s3:PutObject"},
     "refresh": LOGS
     | {
         "s3:GetObject",
@@ -132,6 +133,10 @@ def test_policy_grants_only_what_the_function_needs(stage: str, kind: str, path:
         assert grants["sagemaker:InvokeEndpoint"] == [
             "arn:aws:sagemaker:us-east-1:*:endpoint/sentiment-*"
         ]
+        # Feedback only: never a vocabulary, never the pointer, nothing the trigger watches.
+        feedback = variables["SENTIMENT_FEEDBACK_PREFIX"]
+        assert grants["s3:PutObject"] == [f"{bucket}/{feedback}*"]
+        assert not feedback.startswith(variables["SENTIMENT_VOCAB_PREFIX"])
         return
     assert grants["s3:PutObject"] == [pointer]  # the pointer, never a vocabulary
     assert grants["s3:ListBucket"] == [bucket]

@@ -50,9 +50,12 @@ def invoke(
     *,
     rows: int,
     variant: str | None = None,
+    inference_id: str | None = None,
     client: Any,
 ) -> list[float]:
-    """Send ``body`` (``rows`` rows) to ``endpoint`` and return one probability per row."""
+    """Send ``body`` (``rows`` rows) to ``endpoint`` and return one probability per row.
+    ``inference_id`` (the prediction id) is SageMaker's ``InferenceId``: data capture and
+    the endpoint's own logs record it, so an answer can be found there too."""
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -69,6 +72,8 @@ def invoke(
     }
     if variant:
         kwargs["TargetVariant"] = variant
+    if inference_id:
+        kwargs["InferenceId"] = inference_id
     try:
         response = client.invoke_endpoint(**kwargs)
         answer = response["Body"].read(MAX_ANSWER_BYTES + 1)

@@ -84,6 +84,26 @@ def _check_review(review: str) -> str:
     return review
 
 
+def review_field(review: object, max_bytes: int) -> str:
+    """A review taken from a JSON body: a non-blank string of at most ``max_bytes`` UTF-8
+    bytes (the limits and errors of every route that takes a review)."""
+    if not isinstance(review, str):
+        raise BadJson('The "review" field must be the text of the review.')
+    if _utf8_size(review) > max_bytes:
+        raise _too_large(max_bytes)
+    return _check_review(review)
+
+
+def json_body(body: bytes, content_type: str | None, max_bytes: int, shape: str) -> Any:
+    """The parsed JSON of a body that carries one review of at most ``max_bytes``; anything
+    but ``application/json`` is a 415 naming ``shape``, the body the route expects."""
+    media = media_type(content_type)
+    if media.type != JSON:
+        raise UnsupportedMediaType(f"Send application/json: {shape}.")
+    _check_body_size(body, body_limit(max_bytes))
+    return _json(body, media.charset)
+
+
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The review is too long; the limit is {limit} bytes.")
 

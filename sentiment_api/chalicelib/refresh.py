@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from chalicelib.observability import refresh_outcome
+
 if TYPE_CHECKING:
     from vocab_store import Vocabulary
     from vocab_store.pairing import EndpointState
@@ -59,11 +61,11 @@ def refresh(
 ) -> list[Outcome]:
     """Handle every record of ``event``; returns what happened to each."""
     if event.get("Event") == "s3:TestEvent":
-        log.info(json_line(event="s3:TestEvent", result="ignored"))
+        refresh_outcome("", "ignored", "s3:TestEvent")
         return []
     outcomes = [_one(record, store, describe, default_endpoint) for record in records(event)]
     for outcome in outcomes:
-        log.info(json_line(key=outcome.key, result=outcome.result, reason=outcome.reason))
+        refresh_outcome(outcome.key, outcome.result, outcome.reason)
     retry = [o.key for o in outcomes if o.result == "retry"]
     if retry:
         raise RefreshRetry(f"will retry {len(retry)} vocabularies: {retry}")
@@ -125,12 +127,6 @@ def check_pairing(
     if answer.ok:
         return None
     return ("retry" if answer.problem is Problem.NOT_READY else "rejected"), answer.reason
-
-
-def json_line(**fields: Any) -> str:
-    import json
-
-    return json.dumps({"component": "vocabulary-refresh", **fields}, sort_keys=True)
 
 
 def handle(event: dict[str, Any]) -> list[Outcome]:

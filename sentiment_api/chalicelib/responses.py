@@ -1,9 +1,9 @@
-"""Answers, CORS, the outer error edge and the one log line per request.
+"""Answers, CORS and the outer error edge of every route.
 
 :func:`handled` wraps every route: it turns an :class:`ApiError` into its status and one
 sentence, turns anything else into a logged 500 (the only catch-all in the app), adds the
-CORS header to every answer, and logs one JSON line per request with the route, status,
-latency, vocabulary version and endpoint, never the review.
+CORS header and the request's ``X-Prediction-Id`` to every answer, and reports the request
+(one log line, its metrics) through :mod:`chalicelib.observability`, never the review.
 """
 
 from __future__ import annotations
@@ -11,32 +11,26 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 from chalice import Response
 
+from chalicelib import observability
 from chalicelib.errors import ApiError, InternalError, ServiceUnavailable
+from chalicelib.observability import note
 
-log = logging.getLogger("sentiment_api.requests")
+__all__ = ["CORS", "error", "handled", "json_response", "note", "text"]
 
+log = logging.getLogger("chalicelib.responses")
+
+PREDICTION_ID = "X-Prediction-Id"
 # A cross-origin page can read only safelisted response headers unless told otherwise; the
-# page shows Retry-After ("retry in 10 s"), so it is exposed.
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After"}
-
-# What the request was served with, for the log line (a context variable: chalice local
-# serves requests on threads).
-_served: ContextVar[dict[str, Any] | None] = ContextVar("served", default=None)
-
-
-def note(**fields: Any) -> None:
-    """Record facts about this request (vocabulary version, endpoint; ``route`` replaces the
-    one given to :func:`handled`) for its log line."""
-    served = _served.get()
-    if served is not None:
-        served.update(fields)
+# page shows Retry-After ("retry in 10 s") and sends the prediction id back with feedback.
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": f"Retry-After, {PREDICTION_ID}",
+}
 
 
 def text(body: str, status: int = 200) -> Response:
@@ -63,34 +57,23 @@ def handled(route: str) -> Callable[[Callable[..., Response]], Callable[..., Res
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            start = time.perf_counter()
-            served: dict[str, Any] = {}
-            token = _served.set(served)
-            try:
-                response = view(*args, **kwargs)
-            except ApiError as exc:
-                if exc.status >= 500:
-                    # A 503's cause was logged in one line where it was translated.
-                    trace = exc.__cause__ is not None and not isinstance(exc, ServiceUnavailable)
-                    log.warning("%s: %s", route, exc.code, exc_info=trace)
-                response = error(exc)
-            except Exception:  # noqa: BLE001  the one catch-all, at the outer edge
-                log.exception("unexpected error on %s", route)
-                response = error(InternalError())
-            finally:
-                _served.reset(token)
-            log.info(
-                json.dumps(
-                    {
-                        "route": served.get("route", route),
-                        "status": response.status_code,
-                        "latency_ms": round((time.perf_counter() - start) * 1000, 2),
-                        "vocabulary_version": served.get("vocabulary_version"),
-                        "endpoint": served.get("endpoint"),
-                        **({"items": served["items"]} if "items" in served else {}),
-                    }
-                )
-            )
+            code = None
+            with observability.request(route) as served:
+                try:
+                    response = view(*args, **kwargs)
+                except ApiError as exc:
+                    if exc.status >= 500:
+                        # A 503's cause was logged in one line where it was translated.
+                        trace = exc.__cause__ is not None and not isinstance(
+                            exc, ServiceUnavailable
+                        )
+                        log.warning("%s: %s", route, exc.code, exc_info=trace)
+                    code, response = exc.code, error(exc)
+                except Exception:  # noqa: BLE001  the one catch-all, at the outer edge
+                    log.exception("unexpected error on %s", route)
+                    code, response = InternalError().code, error(InternalError())
+                response.headers[PREDICTION_ID] = served.prediction_id
+                observability.finish(served, response.status_code, code)
             return response
 
         return wrapper

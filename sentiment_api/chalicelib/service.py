@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import endpoint, evidence, settings, wiring
+from chalicelib import endpoint, evidence, ids, observability, settings, wiring
 from chalicelib.errors import (
     ApiError,
     EndpointUnavailable,
@@ -22,7 +22,7 @@ from chalicelib.errors import (
     S3Unavailable,
     ServiceUnavailable,
 )
-from chalicelib.responses import note
+from chalicelib.observability import note
 
 if TYPE_CHECKING:
     from vocab_store.encode import SparseVector
@@ -46,7 +46,11 @@ def live() -> Live:
     except VocabError as exc:
         log.error("the promoted vocabulary is unusable: %s", exc)
         raise NoVocabulary() from exc
-    note(vocabulary_version=current.vocabulary.version)
+    model = current.vocabulary.model
+    note(
+        vocabulary_version=current.vocabulary.version,
+        model_fingerprint=model.fingerprint if model else None,
+    )
     return current
 
 
@@ -80,14 +84,19 @@ def score(current: Live, rows: list[SparseVector]) -> tuple[Target, list[float]]
         log.error("encoded row width %s does not match %d features", widths, encoder.feature_count)
         raise InternalError()
     where = target(current)
-    probabilities = endpoint.invoke(
-        body,
-        encoder.content_type,
-        where.endpoint,
-        rows=len(rows),
-        variant=where.variant,
-        client=wiring.runtime.get(),
-    )
+    started = time.perf_counter()
+    try:
+        probabilities = endpoint.invoke(
+            body,
+            encoder.content_type,
+            where.endpoint,
+            rows=len(rows),
+            variant=where.variant,
+            inference_id=observability.prediction_id(),
+            client=wiring.runtime.get(),
+        )
+    finally:
+        note(endpoint_ms=round((time.perf_counter() - started) * 1000, 2))
     return where, probabilities
 
 
@@ -104,10 +113,12 @@ def predict(review: str, *, explain: bool = True) -> dict[str, Any]:
     evidence when ``explain`` (JSON answers) and the vocabulary has the model's weights."""
     current = live()
     where, (verdict,) = _verdicts(current, [review], explain=explain)
+    note(label=verdict["label"])
     return {
         **verdict,
         "vocabulary_version": current.vocabulary.version,
         "model": where.endpoint,
+        "prediction_id": observability.prediction_id(),
     }
 
 
@@ -124,14 +135,23 @@ def predict_batch(items: list[str | ApiError]) -> dict[str, Any]:
         model = where.endpoint
     answers = iter(verdicts)
     results: list[dict[str, Any]] = []
+    labels: dict[str, int] = {}
     for index, item in enumerate(items):
         if isinstance(item, ApiError):
             results.append(
                 {"index": index, "error": item.code, "status": item.status, "message": item.message}
             )
         else:
-            results.append({"index": index, **next(answers)})
-    return {"results": results, "vocabulary_version": current.vocabulary.version, "model": model}
+            verdict = next(answers)
+            labels[verdict["label"]] = labels.get(verdict["label"], 0) + 1
+            results.append({"index": index, **verdict, "prediction_id": ids.new_id()})
+    note(labels=labels, item_ids=[r["prediction_id"] for r in results if "prediction_id" in r])
+    return {
+        "results": results,
+        "vocabulary_version": current.vocabulary.version,
+        "model": model,
+        "batch_id": observability.prediction_id(),
+    }
 
 
 def health() -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -11,6 +11,7 @@ SENTIMENT_STAGE          required ``local``, ``dev`` or ``prod``; shown by ``/he
 SENTIMENT_BUCKET         required the bucket holding vocabularies (and the S3 trigger's)
 SENTIMENT_VOCAB_PREFIX   vocab/incoming/  where vocabularies are published (watched)
 SENTIMENT_POINTER_KEY    vocab/current.json  the promoted pointer (not watched)
+SENTIMENT_FEEDBACK_PREFIX feedback/ where POST /feedback files what people say (not watched)
 SENTIMENT_ENDPOINT       none     endpoint for a vocabulary whose model record names none
 SENTIMENT_VOCAB_TTL      30       seconds between pointer revalidations, 0 < ttl <= 30
 SENTIMENT_MAX_REVIEW_BYTES 100000 largest accepted review (and batch item), in bytes
@@ -38,6 +39,7 @@ class Settings:
     bucket: str
     vocab_prefix: str = INCOMING_PREFIX
     pointer_key: str = POINTER_KEY
+    feedback_prefix: str = "feedback/"
     endpoint: str | None = None
     vocab_ttl: float = 30.0
     max_review_bytes: int = 100_000
@@ -75,6 +77,7 @@ def load(env: Mapping[str, str]) -> Settings:
         bucket=_required(env, "SENTIMENT_BUCKET"),
         vocab_prefix=env.get("SENTIMENT_VOCAB_PREFIX", "").strip() or INCOMING_PREFIX,
         pointer_key=env.get("SENTIMENT_POINTER_KEY", "").strip() or POINTER_KEY,
+        feedback_prefix=env.get("SENTIMENT_FEEDBACK_PREFIX", "").strip() or "feedback/",
         endpoint=env.get("SENTIMENT_ENDPOINT", "").strip() or None,
         vocab_ttl=_number(env, "SENTIMENT_VOCAB_TTL", 30.0, 0.0, MAX_TTL),
         max_review_bytes=int(

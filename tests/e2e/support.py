@@ -123,13 +123,13 @@ def post_without_content_type(url: str, body: bytes, timeout: float = 30.0) -> A
 
 def refresh_log_lines(stack: LocalStack) -> list[dict[str, Any]]:
     """The S3 handler's outcome lines (it runs in the relay's process, which logs to
-    ``relay.log`` in the stack's state dir): ``{"key", "result", "reason", ...}``."""
+    ``relay.log`` in the stack's state dir): Powertools JSON lines with ``"message":
+    "refresh"`` and ``key``, ``result``, ``reason``."""
     path = Path(stack.settings.state_dir) / "relay.log"
     lines = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        start = line.find('{"component": "vocabulary-refresh"')
-        if start >= 0:
-            lines.append(json.loads(line[start:]))
+        if line.startswith("{") and '"message":"refresh"' in line.replace(" ", ""):
+            lines.append(json.loads(line))
     return lines
 
 

@@ -8,6 +8,7 @@ Every test starts with fresh settings, clients and vocabulary cache, and its own
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -233,3 +234,43 @@ def local_project(root: Path, *, copied: tuple[str, ...] = ()) -> Path:
     runtime = next(p for p in iter(free_port, None) if p != moto)
     write_ports(project, StagePorts(moto, runtime))
     return project
+
+
+class Emitted:
+    """What the app wrote: Powertools' JSON log lines (its handler's stream) and the EMF
+    metric objects ``flush_metrics`` prints to stdout."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], log: io.StringIO) -> None:
+        self.capsys = capsys
+        self.log = log
+        self.objects: list[dict[str, Any]] = []
+
+    def read(self) -> list[dict[str, Any]]:
+        import json
+
+        text = self.capsys.readouterr().out + self.log.getvalue()
+        self.log.seek(0)
+        self.log.truncate()
+        for line in text.splitlines():
+            if line.startswith("{"):
+                self.objects.append(json.loads(line))
+        return self.objects
+
+    def lines(self, message: str = "request") -> list[dict[str, Any]]:
+        return [o for o in self.read() if o.get("message") == message]
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return [o for o in self.read() if "_aws" in o]
+
+
+@pytest.fixture
+def emitted(capsys: pytest.CaptureFixture[str], app_module: ModuleType) -> Iterator[Emitted]:
+    """Powertools' documented way to test logs and metrics: read what they write (the log
+    handler keeps the stream it was built with, so it gets one of ours for the test)."""
+    from chalicelib import observability
+
+    handler: Any = observability.logger.registered_handler
+    log = io.StringIO()
+    handler.setStream(log)
+    yield Emitted(capsys, log)
+    handler.setStream(sys.__stdout__)

@@ -56,7 +56,9 @@ def package(package_out: Path) -> tuple[set[str], dict[str, Any]]:
 def test_the_zip_holds_vocab_store_and_nothing_heavy(package: tuple[set[str], Any]) -> None:
     names, _ = package
     tops = {n.split("/", 1)[0] for n in names}
-    assert {"app.py", "chalicelib", "vocab_store", "nltk"} <= tops
+    assert {"app.py", "chalicelib", "vocab_store", "nltk", "aws_lambda_powertools"} <= tops
+    # The Lambda runtime has boto3 and botocore: the zip must not carry its own.
+    assert not {"boto3", "botocore"} & tops
     assert "vocab_store/store.py" in names and "vocab_store/encode.py" in names
     assert not [t for t in tops if t.split("-")[0].lower() in FORBIDDEN]
 
@@ -145,8 +147,10 @@ def test_two_functions_with_their_own_policies(package: tuple[set[str], Any]) ->
     assert set(api) - {a for a in api if a.startswith("logs:")} == {
         "sagemaker:InvokeEndpoint",
         "s3:GetObject",
+        "s3:PutObject",
     }
     assert all("endpoint/sentiment-" in r for r in api["sagemaker:InvokeEndpoint"])
+    assert api["s3:PutObject"] == ["arn:aws:s3:::sentiment-api-dev/feedback/*"]
     refresh = actions("refresh_vocabulary_role")
     assert refresh["s3:PutObject"] == ["arn:aws:s3:::sentiment-api-dev/vocab/current.json"]
     assert "sagemaker:InvokeEndpoint" not in refresh
@@ -164,12 +168,13 @@ def test_config_stages() -> None:
         assert not [k for k in variables if k.startswith("AWS_")]
     assert (APP_DIR / "vendor" / "vocab_store" / "__init__.py").exists()
     requirements = (APP_DIR / "requirements.txt").read_text().split()
-    # Only nltk (boto3 is in the Lambda runtime), and the very nltk training stems with.
+    # Only nltk and Powertools (boto3 is in the Lambda runtime; the X-Ray SDK would bring a
+    # second botocore), each the very version the project itself pins.
     import tomllib
 
     project = tomllib.loads((APP_DIR.parent / "pyproject.toml").read_text())["project"]
-    training_nltk = [d for d in project["dependencies"] if d.startswith("nltk")]
-    assert [r for r in requirements if not r.startswith("#")] == training_nltk
+    pinned = [d for d in project["dependencies"] if d.startswith(("nltk", "aws-lambda-powertools"))]
+    assert sorted(r for r in requirements if not r.startswith("#")) == sorted(pinned)
 
 
 def test_settings_are_typed_and_missing_ones_are_named() -> None:
@@ -191,7 +196,10 @@ def test_settings_are_typed_and_missing_ones_are_named() -> None:
 
 
 def test_importing_the_app_loads_neither_boto3_nor_nltk() -> None:
-    code = "import sys, app; print([m for m in ('boto3', 'botocore', 'nltk') if m in sys.modules])"
+    # Powertools imports botocore's package (its __init__, to register a user-agent hook),
+    # never its clients or sessions, nor the X-Ray SDK.
+    heavy = ("boto3", "botocore.session", "botocore.client", "nltk", "aws_xray_sdk")
+    code = f"import sys, app; print([m for m in {heavy!r} if m in sys.modules])"
     env = {**os.environ, "SENTIMENT_BUCKET": "b", "PYTHONPATH": f"{APP_DIR}:{APP_DIR / 'vendor'}"}
     out = subprocess.run(
         [sys.executable, "-c", code],

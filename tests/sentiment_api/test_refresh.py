@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from chalice.test import Client
 from tests.sentiment_api.conftest import (
     BUCKET,
     ENDPOINT,
+    Emitted,
     Runtime,
     create_endpoint,
     live,
@@ -84,7 +84,7 @@ def test_invalid_vocabularies_change_nothing_and_say_why(
     endpoint: str,
     s3: Any,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    emitted: Emitted,
     case: str,
     reason: str,
 ) -> None:
@@ -105,10 +105,11 @@ def test_invalid_vocabularies_change_nothing_and_say_why(
         monkeypatch.setenv("SENTIMENT_MAX_VOCAB_BYTES", "100")
         settings.clear()
         key = store.publish(make_vocabulary(2))
-    with caplog.at_level(logging.INFO):
-        _invoke(client, _event(client, key))
+    _invoke(client, _event(client, key))
     assert _live_version(store) == 1
-    assert reason in caplog.text and "rejected" in caplog.text
+    (line,) = emitted.lines("refresh")
+    assert (line["key"], line["result"]) == (key, "rejected") and reason in line["reason"]
+    assert line["function_name"] == "refresh_vocabulary" and "cold_start" in line
 
 
 def test_every_variant_must_serve_the_vocabularys_model(

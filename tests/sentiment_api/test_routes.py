@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 import pytest
+from botocore.stub import ANY
 from chalice.test import Client
 
-from tests.sentiment_api.conftest import ENDPOINT, Runtime, live, make_vocabulary
+from tests.sentiment_api.conftest import ENDPOINT, Emitted, Runtime, live, make_vocabulary
 from vocab_store import Encoder
 from vocab_store.store import VocabularyStore
 
@@ -34,6 +35,7 @@ def _expected(vocab: Any, texts: list[str]) -> dict[str, Any]:
         "ContentType": "text/csv",
         "Accept": "text/csv",
         "Body": Encoder(vocab).body(texts),
+        "InferenceId": ANY,
     }
 
 
@@ -59,7 +61,9 @@ def test_json_review_gets_the_full_verdict(client: Client, runtime: Runtime, voc
     runtime.answer("0.25", _expected(vocab, [REVIEW]))
     response = client.http.post("/predict", headers=JSON, body=json.dumps({"review": REVIEW}))
     assert response.status_code == 200
-    assert response.json_body == {
+    body = response.json_body
+    assert body.pop("prediction_id") == response.headers["X-Prediction-Id"]
+    assert body == {
         "sentiment": 0,
         "label": "negative",
         "probability": 0.25,
@@ -205,12 +209,6 @@ def test_size_limit_is_a_setting(
     assert "10 bytes" in response.json_body["message"]
 
 
-def _request_log(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [
-        json.loads(r.getMessage()) for r in caplog.records if r.name == "sentiment_api.requests"
-    ]
-
-
 NOT_ALLOWED = [
     *[(path, m, "POST, OPTIONS") for path in ("/", "/predict") for m in NOT_POST],
     *[("/batch", m, "POST, OPTIONS") for m in NOT_POST],
@@ -220,11 +218,10 @@ NOT_ALLOWED = [
 
 @pytest.mark.parametrize(("path", "method", "allow"), NOT_ALLOWED)
 def test_every_other_method_gets_our_405(
-    client: Client, caplog: pytest.LogCaptureFixture, path: str, method: str, allow: str
+    client: Client, emitted: Emitted, path: str, method: str, allow: str
 ) -> None:
     # A body and a content type a predict route takes: the method alone is wrong.
-    with caplog.at_level(logging.INFO, logger="sentiment_api.requests"):
-        response = client.http.request(method, path, headers=TEXT, body=REVIEW.encode())
+    response = client.http.request(method, path, headers=TEXT, body=REVIEW.encode())
     assert response.status_code == 405
     assert response.headers["Allow"] == allow
     _cors(response)
@@ -232,8 +229,9 @@ def test_every_other_method_gets_our_405(
     message = response.json_body["message"]
     assert message.startswith(f"Use {allow.split(',')[0]} ") and message.endswith(".")
     assert "\n" not in message
-    (line,) = _request_log(caplog)
+    (line,) = emitted.lines()
     assert (line["route"], line["status"]) == (f"{method} {path}", 405)
+    assert line["error"] == "MethodNotAllowed"
 
 
 def test_no_vocabulary_yet_is_503_with_retry_after(client: Client, s3: Any) -> None:
@@ -343,19 +341,19 @@ def test_an_unexpected_error_is_a_logged_500_without_details(
 
 
 def test_one_structured_log_line_per_request_without_the_review(
-    client: Client, runtime: Runtime, vocab: Any, caplog: pytest.LogCaptureFixture
+    client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
 ) -> None:
     runtime.answer("0.9")
-    with caplog.at_level(logging.INFO, logger="sentiment_api.requests"):
-        client.http.post("/predict", headers=TEXT, body=b"superb secret-review-words")
-    lines = [
-        json.loads(r.getMessage()) for r in caplog.records if r.name == "sentiment_api.requests"
-    ]
-    assert len(lines) == 1
-    assert lines[0]["route"] == "POST /predict" and lines[0]["status"] == 200
-    assert lines[0]["vocabulary_version"] == 3 and lines[0]["endpoint"] == ENDPOINT
-    assert lines[0]["latency_ms"] >= 0
-    assert "secret-review-words" not in caplog.text
+    response = client.http.post("/predict", headers=TEXT, body=b"superb secret-review-words")
+    (line,) = emitted.lines()
+    assert line["route"] == "POST /predict" and line["status"] == 200
+    assert line["vocabulary_version"] == 3 and line["endpoint"] == ENDPOINT
+    assert line["model_fingerprint"] == vocab.model.fingerprint
+    assert line["label"] == "positive" and "error" not in line
+    assert line["latency_ms"] >= line["endpoint_ms"] >= 0
+    assert line["prediction_id"] == response.headers["X-Prediction-Id"]
+    assert isinstance(line["cold_start"], bool) and line["function_request_id"]
+    assert "secret-review-words" not in json.dumps(emitted.objects)
 
 
 def test_health_reports_vocabulary_and_endpoint(

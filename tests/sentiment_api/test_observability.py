@@ -1,0 +1,150 @@
+"""Powertools' log lines and EMF metrics, prediction ids and InferenceId (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.sentiment_api.conftest import ENDPOINT, Emitted, Runtime, live, make_vocabulary
+from vocab_store.store import VocabularyStore
+
+JSON = {"Content-Type": "application/json"}
+TEXT = {"Content-Type": "text/plain"}
+
+
+@pytest.fixture
+def vocab(store: VocabularyStore) -> Any:
+    v = make_vocabulary(4)
+    live(store, v)
+    return v
+
+
+def _value(emf: dict[str, Any], name: str) -> float:
+    """A metric's value in an EMF object (Powertools writes a list of values)."""
+    (value,) = emf[name]
+    return float(value)
+
+
+def _inference_ids(runtime: Runtime) -> list[str]:
+    """The InferenceId of each invoke_endpoint call the app made."""
+    seen: list[str] = []
+    runtime.client.meta.events.register(
+        "provide-client-params.sagemaker-runtime.InvokeEndpoint",
+        lambda params, **_: seen.append(params.get("InferenceId")),
+    )
+    return seen
+
+
+def test_ids_are_uuid7_in_time_order_and_carry_their_time() -> None:
+    from chalicelib import ids
+
+    made = [ids.new_id() for _ in range(2000)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    parsed = uuid.UUID(made[0])
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    assert abs(ids.issued_at(made[0]).timestamp() - time.time()) < 5
+    old = ids.new_id(now=1_700_000_000.123)
+    assert ids.issued_at(old).timestamp() == pytest.approx(1_700_000_000.123, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "nope",
+        str(uuid.uuid4()),
+        "01234567-89ab-7def-8123-456789ABCDEF",  # upper case: not the form we issue
+        12,
+    ],
+)
+def test_an_id_we_did_not_issue_is_refused(bad: Any) -> None:
+    from chalicelib import ids
+
+    with pytest.raises(ids.BadPredictionId):
+        ids.issued_at(bad)
+
+
+def test_an_id_from_the_future_is_refused() -> None:
+    from chalicelib import ids
+
+    with pytest.raises(ids.BadPredictionId):
+        ids.issued_at(ids.new_id(now=time.time() + 3600))
+
+
+def test_the_answer_header_json_log_and_inference_id_share_the_prediction_id(
+    client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
+) -> None:
+    seen = _inference_ids(runtime)
+    runtime.answer("0.2")
+    response = client.http.post("/predict", headers=JSON, body=json.dumps({"review": "dull"}))
+    pid = response.headers["X-Prediction-Id"]
+    assert "X-Prediction-Id" in response.headers["Access-Control-Expose-Headers"]
+    assert response.json_body["prediction_id"] == pid == seen[0]
+    (line,) = emitted.lines()
+    assert line["prediction_id"] == pid and line["label"] == "negative"
+
+
+def test_text_answers_and_errors_carry_an_id_too(
+    client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
+) -> None:
+    runtime.answer("0.9")
+    ok = client.http.post("/", headers=TEXT, body=b"superb")
+    bad = client.http.post("/", headers=TEXT, body=b"   ")
+    assert ok.body == b"1" and bad.status_code == 400
+    ids = [ok.headers["X-Prediction-Id"], bad.headers["X-Prediction-Id"]]
+    assert ids[0] < ids[1]
+    lines = emitted.lines()
+    assert [x["prediction_id"] for x in lines] == ids
+    assert lines[1]["error"] == "EmptyReview" and "label" not in lines[1]
+
+
+def test_batch_items_get_their_own_ids_and_the_call_the_batch_id(
+    client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
+) -> None:
+    seen = _inference_ids(runtime)
+    runtime.answer("0.9\n0.1")
+    response = client.http.post(
+        "/batch", headers=JSON, body=json.dumps({"reviews": ["great", "", "awful"]})
+    )
+    body = response.json_body
+    batch_id = response.headers["X-Prediction-Id"]
+    assert body["batch_id"] == batch_id == seen[0]
+    items = [r.get("prediction_id") for r in body["results"]]
+    assert items[1] is None and items[0] and items[2] and len({batch_id, *items}) == 4
+    (line,) = emitted.lines()
+    assert line["item_ids"] == [items[0], items[2]]
+    assert line["labels"] == {"positive": 1, "negative": 1} and line["items"] == 3
+
+
+def test_each_request_emits_emf_metrics_with_the_model_as_a_dimension(
+    client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
+) -> None:
+    runtime.answer("0.8")
+    client.http.post("/predict", headers=TEXT, body=b"a fine film")
+    runtime.fail("ThrottlingException")
+    client.http.post("/predict", headers=TEXT, body=b"a fine film")
+    ok, failed = emitted.metrics()
+    directive = ok["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "SentimentApi"
+    assert directive["Dimensions"] == [["service", "model"], ["service"]]
+    assert ok["model"] == ENDPOINT and ok["service"] == "sentiment-api"
+    names = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
+    assert names["Latency"] == names["EndpointLatency"] == "Milliseconds"
+    assert [_value(ok, n) for n in ("Requests", "Errors4xx", "Errors5xx")] == [1, 0, 0]
+    assert [_value(ok, n) for n in ("Predictions", "Uncertain")] == [1, 0]
+    assert (_value(failed, "Errors5xx"), failed["model"]) == (1, ENDPOINT)
+    assert "Predictions" not in failed
+
+
+def test_an_error_before_any_model_is_counted_under_none(
+    client: Client, s3: Any, emitted: Emitted
+) -> None:
+    client.http.post("/", headers=TEXT, body=b"no vocabulary yet")
+    (m,) = emitted.metrics()
+    assert (m["model"], _value(m, "Errors5xx")) == ("none", 1)
+    (line,) = emitted.lines()
+    assert (line["status"], line["error"]) == (503, "NoVocabulary")
