@@ -38,7 +38,11 @@
     504: "The model took too long to answer. Please try again.",
   };
 
+  // "Was this right?" (feedback.js): offered after each answer, withdrawn on an error.
+  const feedback = window.SentimentFeedback || { offer: function () {}, reset: function () {} };
+
   function showError(message) {
+    feedback.reset();
     result.hidden = true;
     error.textContent = message;
     error.hidden = false;
@@ -112,6 +116,7 @@
         return;
       }
       showVerdict(body);
+      feedback.offer(apiUrl, review, body);
     } catch (err) {
       if (err.name === "AbortError") {
         showError(STATUS_MESSAGES[504]);

@@ -1,0 +1,74 @@
+"""Operating the running local stack (issue 17): feedback over real HTTP into the local S3,
+the page's "Was this right?" in headless Chromium, and the structured lines in its log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import call
+from tests.e2e.test_page import browser, page  # noqa: F401  (fixtures)
+from tests.e2e.test_stack import NEGATIVE, POSITIVE
+from training.local_stack import LocalStack
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _feedback_objects(stack: LocalStack, prediction_id: str) -> list[dict[str, Any]]:
+    s3 = stack.client("s3")
+    bucket = stack.settings.bucket
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="feedback/").get("Contents", [])
+    keys = [o["Key"] for o in listed if o["Key"].endswith(f"/{prediction_id}.json")]
+    return [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys]
+
+
+def test_feedback_posted_twice_lands_once(local_stack: LocalStack) -> None:
+    answer = call(
+        local_stack.api_url + "predict", json.dumps({"review": POSITIVE}).encode(), headers=JSON
+    )
+    pid = answer.json()["prediction_id"]
+    assert answer.headers["x-prediction-id"] == pid
+    body = {"prediction_id": pid, "review": POSITIVE, "label": "negative"}
+    first = call(local_stack.api_url + "feedback", json.dumps(body).encode(), headers=JSON)
+    again = call(
+        local_stack.api_url + "feedback",
+        json.dumps({**body, "label": "positive"}).encode(),
+        headers=JSON,
+    )
+    assert (first.status, again.status) == (201, 200)
+    assert first.headers["access-control-allow-origin"] == "*"
+    (stored,) = _feedback_objects(local_stack, pid)
+    assert (stored["label"], stored["review"]) == ("negative", POSITIVE)
+
+
+@pytest.mark.browser
+def test_the_page_asks_was_this_right_and_files_the_answer(page, local_stack: LocalStack) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    box = page.locator("#feedback")
+    assert box.is_hidden()
+    page.fill("#review", NEGATIVE)
+    page.click("#submit")
+    box.wait_for(state="visible", timeout=15_000)
+    assert page.locator("#verdict").inner_text() == "Negative"
+    assert page.locator("#feedback-question").inner_text() == "Was this right?"
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as sent:
+        page.click("#feedback-no")
+    response = sent.value
+    assert response.status == 201
+    posted = json.loads(response.request.post_data)
+    page.wait_for_function(
+        "document.querySelector('#feedback-status').textContent === 'Thanks, noted.'",
+        timeout=15_000,
+    )
+    assert page.locator("#feedback-yes").is_hidden()
+    (stored,) = _feedback_objects(local_stack, posted["prediction_id"])
+    assert (stored["label"], stored["review"]) == ("positive", NEGATIVE)
+    # A new answer asks again.
+    page.fill("#review", POSITIVE)
+    page.click("#submit")
+    page.wait_for_function(
+        "document.querySelector('#verdict').textContent === 'Positive'", timeout=15_000
+    )
+    assert page.locator("#feedback-yes").is_visible()
+    assert page.locator("#feedback-status").inner_text() == ""
