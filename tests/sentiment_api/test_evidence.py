@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import pytest
+from botocore.stub import ANY
 from chalice.test import Client
 
 from tests.sentiment_api.conftest import ENDPOINT, Runtime, live, make_vocabulary
@@ -24,7 +25,12 @@ JSON = {"Content-Type": "application/json"}
 REVIEW = "A wonderful film, superb acting! Terrible plot though. The best of the year."
 
 
-_ANY_OTHER = {"EndpointName": ENDPOINT, "ContentType": "text/csv", "Accept": "text/csv"}
+_ANY_OTHER = {
+    "EndpointName": ENDPOINT,
+    "ContentType": "text/csv",
+    "Accept": "text/csv",
+    "InferenceId": ANY,  # the prediction id (tests/sentiment_api/test_observability.py)
+}
 
 
 def _weighted(band: tuple[float, float] | None = None) -> Vocabulary:

@@ -79,8 +79,8 @@ def test_the_answer_header_json_log_and_inference_id_share_the_prediction_id(
     client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
 ) -> None:
     seen = _inference_ids(runtime)
-    runtime.answer("0.2")
-    response = client.http.post("/predict", headers=JSON, body=json.dumps({"review": "dull"}))
+    runtime.answer("0.02")
+    response = client.http.post("/predict", headers=JSON, body=json.dumps({"review": "Terrible plot, awful acting."}))
     pid = response.headers["X-Prediction-Id"]
     assert "X-Prediction-Id" in response.headers["Access-Control-Expose-Headers"]
     assert response.json_body["prediction_id"] == pid == seen[0]
@@ -106,7 +106,7 @@ def test_batch_items_get_their_own_ids_and_the_call_the_batch_id(
     client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
 ) -> None:
     seen = _inference_ids(runtime)
-    runtime.answer("0.9\n0.1")
+    runtime.answer("0.98\n0.02")
     response = client.http.post(
         "/batch", headers=JSON, body=json.dumps({"reviews": ["great", "", "awful"]})
     )
@@ -127,7 +127,10 @@ def test_each_request_emits_emf_metrics_with_the_model_as_a_dimension(
     client.http.post("/predict", headers=TEXT, body=b"a fine film")
     runtime.fail("ThrottlingException")
     client.http.post("/predict", headers=TEXT, body=b"a fine film")
-    ok, failed = emitted.metrics()
+    runtime.answer("0.8")  # no known term in it: "not sure"
+    client.http.post("/predict", headers=TEXT, body=b"zzyzx qwerty")
+    ok, failed, unsure = emitted.metrics()
+    assert [_value(unsure, n) for n in ("Predictions", "Uncertain")] == [1, 1]
     directive = ok["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "SentimentApi"
     assert directive["Dimensions"] == [["service", "model"], ["service"]]
