@@ -80,7 +80,9 @@ def test_the_answer_header_json_log_and_inference_id_share_the_prediction_id(
 ) -> None:
     seen = _inference_ids(runtime)
     runtime.answer("0.02")
-    response = client.http.post("/predict", headers=JSON, body=json.dumps({"review": "Terrible plot, awful acting."}))
+    response = client.http.post(
+        "/predict", headers=JSON, body=json.dumps({"review": "Terrible plot, awful acting."})
+    )
     pid = response.headers["X-Prediction-Id"]
     assert "X-Prediction-Id" in response.headers["Access-Control-Expose-Headers"]
     assert response.json_body["prediction_id"] == pid == seen[0]
