@@ -15,10 +15,13 @@ import pytest
 
 from tests.conftest import REPO
 from tests.training.conftest import NEGATIVE, POSITIVE
+from training.artifacts import load_vocabulary
 from training.cli import main
 from training.evaluate import serving_probabilities
 from training.score import inputs, local
 from training.score.inputs import MAX_REVIEW_BYTES, read_reviews
+from vocab_store import Encoder
+from vocab_store.labels import label
 
 TEXTS = POSITIVE + NEGATIVE
 
@@ -36,17 +39,24 @@ def _jsonl_rows(text: str) -> list[dict[str, Any]]:
 
 
 def test_jsonl_in_jsonl_out_matches_the_serving_path(tmp_path: Path, libsvm_run: Path) -> None:
+    texts = [*TEXTS, "Xyzzy plugh qwertyuiop."]  # the last has no known term
     source = tmp_path / "in.jsonl"
     source.write_text(
-        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(TEXTS))
+        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(texts))
     )
     code, out = _score(tmp_path, libsvm_run, source, "out.jsonl")
     assert code == 0
     rows = _jsonl_rows(out)
-    expected = serving_probabilities(libsvm_run, TEXTS)
-    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(TEXTS))]
+    expected = serving_probabilities(libsvm_run, texts)
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(texts))]
     assert [r["probability"] for r in rows] == expected  # exactly, not approximately
-    assert [r["label"] for r in rows] == ["positive" if p >= 0.5 else "negative" for p in expected]
+    vocabulary = load_vocabulary(libsvm_run)
+    encoder = Encoder(vocabulary)
+    assert [r["label"] for r in rows] == [
+        label(p, vocabulary.uncertain, known=any(v for _, v in encoder.vector(t)))
+        for p, t in zip(expected, texts, strict=True)
+    ]
+    assert rows[-1]["label"] == "uncertain"
     assert all("error" not in r for r in rows)
 
 

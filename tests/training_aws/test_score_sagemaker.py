@@ -215,7 +215,8 @@ def test_join_after_shuffled_shard_order(libsvm_run: Path, tmp_path: Path) -> No
         writer = ShardWriter(plan, recorder, fh, limit=20)
         for start in range(0, 25, 6):
             chunk = reviews[start : start + 6]
-            writer.add(chunk, b"\n".join(f"1:{r.position}".encode() for r in chunk if r.text))
+            rows_ = [f"1:{r.position}".encode() for r in chunk if r.text]
+            writer.add(chunk, (b"\n".join(rows_), [True] * len(rows_)))
         rows = writer.close()
     assert len(rows) > 3 and sum(rows) == 24
     # Each shard "answers" its rows' positions as probabilities / 100.

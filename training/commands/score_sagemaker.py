@@ -24,7 +24,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
     from training.aws.clients import AwsClients
     from training.commands.score import Progress, reviews_of
     from training.score.inputs import open_input
-    from training.score.local import body_task, default_workers, map_chunks
+    from training.score.local import default_workers, encode_task, map_chunks
     from training.score.outputs import ScoreWriter
     from training.score.shards import ShardWriter, join, read_answers
 
@@ -56,7 +56,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
                 shards = ShardWriter(plan, s3, spool)
                 workers = args.workers or default_workers()
                 for chunk, body in map_chunks(
-                    body_task, reviews_of(args, source), run_dir, workers
+                    encode_task, reviews_of(args, source), run_dir, workers
                 ):
                     shards.add(chunk, body)
                     progress.advance(len(chunk))
@@ -80,7 +80,8 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
         else:
             say("no row can be scored: no transform job is needed")
         with ScoreWriter(args.output, fmt) as writer, spool_path.open(encoding="utf-8") as spool:
-            writer.write(join(spool, lambda index: read_answers(answers[index]), rows))
+            band = run.vocabulary.uncertain
+            writer.write(join(spool, lambda i: read_answers(answers[i]), rows, band))
     print(
         f"scored {writer.rows:,} rows ({writer.errors:,} errors) on SageMaker with "
         f"{plan.model_name} -> {args.output} (answers under "

@@ -31,8 +31,9 @@ from training import artifacts
 from training.artifacts import load_run
 from training.errors import CommandError
 from training.score.inputs import Review
-from training.score.outputs import Scored, label_of
+from training.score.outputs import Scored
 from vocab_store import Encoder
+from vocab_store.labels import Band, label
 
 if TYPE_CHECKING:
     import xgboost
@@ -61,17 +62,23 @@ class RunModel:
         # process per core.
         self.booster.set_param("nthread", "1")
 
-    def body(self, texts: list[str]) -> bytes:
-        """The request body the API would send for ``texts``."""
-        return self.encoder.body(texts)
+    def encode(self, texts: list[str]) -> tuple[bytes, list[bool]]:
+        """The request body the API would send for ``texts``, and whether the vocabulary
+        knows any term of each (a review with none is "uncertain", as the API says)."""
+        vectors = [self.encoder.vector(text) for text in texts]
+        known = [any(value != 0.0 for _, value in vector) for vector in vectors]
+        return self.encoder.body_of(vectors), known
 
-    def probabilities(self, texts: list[str]) -> list[float]:
-        """One probability per text, through body -> container parsing -> model."""
+    def verdicts(self, texts: list[str]) -> list[tuple[float, bool]]:
+        """Each text's probability, through body -> container parsing -> model, and
+        whether any of its terms is known."""
+        body, known = self.encode(texts)
         try:
-            matrix = xgb_container.parse(self.body(texts), self.encoder.content_type)
-            return xgb_container.predict(self.booster, matrix)
+            matrix = xgb_container.parse(body, self.encoder.content_type)
+            probabilities = xgb_container.predict(self.booster, matrix)
         except xgb_container.ContainerError as exc:
             raise ScoringFailed(f"the model refused the encoded reviews: {exc.message}") from exc
+        return list(zip(probabilities, known, strict=True))
 
 
 _model: RunModel | None = None
@@ -93,14 +100,14 @@ def _worker_model() -> RunModel:
     return _model
 
 
-def probabilities_task(texts: list[str]) -> list[float]:
-    """Worker task: probabilities of ``texts``."""
-    return _worker_model().probabilities(texts)
+def verdicts_task(texts: list[str]) -> list[tuple[float, bool]]:
+    """Worker task: probability and known-ness of each of ``texts``."""
+    return _worker_model().verdicts(texts)
 
 
-def body_task(texts: list[str]) -> bytes:
-    """Worker task: the request body of ``texts`` (one row per line)."""
-    return _worker_model().body(texts)
+def encode_task(texts: list[str]) -> tuple[bytes, list[bool]]:
+    """Worker task: the request body of ``texts`` (one row per line), and known-ness."""
+    return _worker_model().encode(texts)
 
 
 def chunks(reviews: Iterable[Review]) -> Iterator[list[Review]]:
@@ -160,16 +167,19 @@ def _done(item: tuple[list[Review], Future[Any] | None]) -> tuple[list[Review], 
     return chunk, None if future is None else future.result()
 
 
-def scored_rows(chunk: list[Review], probabilities: list[float] | None) -> list[Scored]:
-    """A chunk's output rows: its errors as they are, the others with their probability."""
-    answers = iter(probabilities or ())
+def scored_rows(
+    chunk: list[Review], verdicts: list[tuple[float, bool]] | None, band: Band | None
+) -> list[Scored]:
+    """A chunk's output rows: its errors as they are, the others with their probability
+    and label (the API's rule, with the run's uncertain band)."""
+    answers = iter(verdicts or ())
     rows = []
     for review in chunk:
         if review.text is None:
             rows.append(Scored(review.id, None, None, review.error))
         else:
-            p = next(answers)
-            rows.append(Scored(review.id, label_of(p), p))
+            p, known = next(answers)
+            rows.append(Scored(review.id, label(p, band, known=known), p))
     return rows
 
 
@@ -181,9 +191,10 @@ def score_reviews(
     on_chunk: Callable[[int], None] | None = None,
 ) -> Iterator[Scored]:
     """Every review's output row, in input order; ``on_chunk(rows)`` after each chunk."""
-    for chunk, probabilities in map_chunks(
-        probabilities_task, reviews, run_dir, workers or default_workers()
+    band = artifacts.load_vocabulary(run_dir).uncertain
+    for chunk, verdicts in map_chunks(
+        verdicts_task, reviews, run_dir, workers or default_workers()
     ):
-        yield from scored_rows(chunk, probabilities)
+        yield from scored_rows(chunk, verdicts, band)
         if on_chunk is not None:
             on_chunk(len(chunk))

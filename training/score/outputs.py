@@ -36,11 +36,6 @@ class Scored:
     error: str | None = None
 
 
-def label_of(probability: float) -> str:
-    """The project's one label rule (p >= 0.5 is positive), until vocab_store's lands."""
-    return "positive" if probability >= 0.5 else "negative"
-
-
 def output_format(output: str, fmt: str | None) -> str:
     """``fmt`` when given, else what the output's extension says (JSON Lines by default)."""
     chosen = fmt or ("csv" if format_of(output) == "csv" else "jsonl")

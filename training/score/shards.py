@@ -20,7 +20,8 @@ from training.aws.batch_transform import TransformPlan
 from training.aws.clients import AWS_ERRORS, translate
 from training.errors import AwsError, UsageError
 from training.score.inputs import Review
-from training.score.outputs import Scored, label_of
+from training.score.outputs import Scored
+from vocab_store.labels import Band, label
 
 
 class ShardWriter:
@@ -38,14 +39,16 @@ class ShardWriter:
         self._buffer: list[bytes] = []
         self._size = 0
 
-    def add(self, chunk: list[Review], body: bytes | None) -> None:
-        """One chunk of reviews and the body its scorable texts were encoded to."""
-        rows = iter(body.split(b"\n") if body else ())
+    def add(self, chunk: list[Review], encoded: tuple[bytes, list[bool]] | None) -> None:
+        """One chunk of reviews, and the body its scorable texts were encoded to with
+        whether each has a known term."""
+        body, known = encoded or (b"", [])
+        rows = iter(zip(body.split(b"\n"), known, strict=True) if known else ())
         for review in chunk:
             if review.text is None:
                 self._spool.write(json.dumps({"id": review.id, "error": review.error}) + "\n")
                 continue
-            row = next(rows)
+            row, has_terms = next(rows)
             if len(row) + 1 > self._limit:
                 raise UsageError(
                     f"review {review.id} encodes to {len(row)} bytes, more than a shard may hold"
@@ -95,10 +98,12 @@ def join(
     spool: Iterable[str],
     answers: Callable[[int], Iterable[float]],
     rows_per_shard: list[int],
+    band: Band | None = None,
 ) -> Iterator[Scored]:
     """The output rows in input order: each spooled record with its error, or with the next
-    answer of its shard (``answers(index)``). A shard answering more or fewer rows than
-    it was sent is an :class:`AwsError`."""
+    answer of its shard (``answers(index)``) and its label (the API's rule, with the run's
+    uncertain ``band``). A shard answering more or fewer rows than it was sent is an
+    :class:`AwsError`."""
     index = -1
     current: Iterator[float] = iter(())
     used = 0
@@ -121,5 +126,5 @@ def join(
         if p is None:
             raise AwsError(f"shard {index} answered fewer rows than it was sent")
         used += 1
-        yield Scored(record["id"], label_of(p), p)
+        yield Scored(record["id"], label(p, band, known=record.get("known", True)), p)
     finish()
