@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("training.commands.publish", "publish a run's vocabulary so it goes live"),
     "endpoints": ("training.commands.endpoints", "list the project's endpoints and their cost"),
     "teardown": ("training.commands.teardown", "delete endpoints, configs and models"),
+    "package": (
+        "training.commands.package",
+        "chalice package --pkg-format terraform, made acceptable to current Terraform",
+    ),
     "deploy-api": (
         "training.commands.deploy_api",
         "chalice deploy, then API Gateway throttling and CORS on its own errors",

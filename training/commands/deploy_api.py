@@ -45,26 +45,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import shutil
     import subprocess
-    import sys
 
     from training.aws.apigateway import apply_gateway_settings, deployed_api, write_web_config
     from training.aws.clients import AwsClients
-    from training.errors import AwsError, UsageError
+    from training.errors import AwsError
 
     limits = aws_settings.gateway_limits_from(args)
-    if not (args.project_dir / "app.py").is_file():
-        raise UsageError(
-            f"{args.project_dir} is not the Chalice project (no app.py); pass --project-dir"
-        )
+    command = chalice_command(args.project_dir)
     clients = AwsClients(args.region)
     clients.require_credentials()  # chalice would print a traceback instead
     if not args.skip_chalice:
-        chalice = Path(sys.executable).with_name("chalice")
-        command = str(chalice) if chalice.exists() else shutil.which("chalice")
-        if command is None:
-            raise UsageError("chalice is not installed; pip install -e . installs it")
         print(f"chalice deploy --stage {args.stage}  (in {args.project_dir})")
         argv, env = chalice_deploy_command(command, args.stage, args.region)
         done = subprocess.run(argv, cwd=args.project_dir, env=env)
@@ -84,12 +75,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def chalice_command(project_dir: Path) -> str:
+    """The ``chalice`` beside this Python (or on PATH); a clear error for a wrong project."""
+    import shutil
+    import sys
+
+    from training.errors import UsageError
+
+    if not (project_dir / "app.py").is_file():
+        raise UsageError(
+            f"{project_dir} is not the Chalice project (no app.py); pass --project-dir"
+        )
+    chalice = Path(sys.executable).with_name("chalice")
+    command = str(chalice) if chalice.exists() else shutil.which("chalice")
+    if command is None:
+        raise UsageError("chalice is not installed; pip install -e . installs it")
+    return command
+
+
 def chalice_deploy_command(
     chalice: str, stage: str, region: str | None
 ) -> tuple[list[str], dict[str, str]]:
     """``chalice deploy``'s command line and environment. It has no ``--region`` option:
     the region reaches it, like any boto3 program, through ``AWS_DEFAULT_REGION``."""
+    return [chalice, "deploy", "--stage", stage], chalice_env(region)
+
+
+def chalice_env(region: str | None) -> dict[str, str]:
+    """The environment for a chalice command: this one, with ``region`` if given."""
     env = dict(os.environ)
     if region:
         env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = region
-    return [chalice, "deploy", "--stage", stage], env
+    return env
