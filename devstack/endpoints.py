@@ -23,12 +23,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     import xgboost
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ def _split_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def load_booster(s3: Any, model_data_url: str) -> xgboost.Booster:
+def load_booster(s3: S3Client, model_data_url: str) -> xgboost.Booster:
     """Read ``model.tar.gz`` from S3 and load its ``xgboost-model`` (single-threaded,
     like the container's workers)."""
     import xgboost as xgb
@@ -120,8 +122,8 @@ class EndpointModels:
 
     def __init__(
         self,
-        sagemaker: Any,
-        s3: Any,
+        sagemaker: SageMakerClient,
+        s3: S3Client,
         ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,

@@ -32,12 +32,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, unquote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack import child
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import FilterRuleTypeDef
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 log = logging.getLogger("devstack.relay")
 
@@ -170,7 +176,9 @@ class RelaySettings:
 class Relay:
     """Moves S3 events from the queue into the handler. Takes its clients as arguments."""
 
-    def __init__(self, settings: RelaySettings, s3: Any, sqs: Any, handler: Handler) -> None:
+    def __init__(
+        self, settings: RelaySettings, s3: S3Client, sqs: SQSClient, handler: Handler
+    ) -> None:
         self.settings = settings
         self._s3 = s3
         self._sqs = sqs
@@ -192,7 +200,7 @@ class Relay:
             self._s3.head_bucket(Bucket=s.bucket)
         except ClientError:
             self._s3.create_bucket(Bucket=s.bucket)
-        rules = [{"Name": "prefix", "Value": s.prefix}]
+        rules: list[FilterRuleTypeDef] = [{"Name": "prefix", "Value": s.prefix}]
         if s.suffix:
             rules.append({"Name": "suffix", "Value": s.suffix})
         self._s3.put_bucket_notification_configuration(
@@ -231,7 +239,7 @@ class Relay:
             self._deliver(message)
         return len(messages)
 
-    def _deliver(self, message: dict[str, Any]) -> None:
+    def _deliver(self, message: MessageTypeDef) -> None:
         receipt = message["ReceiptHandle"]
         try:
             event = json.loads(message["Body"])

@@ -32,15 +32,19 @@ import logging
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack import xgb_container
 from devstack.control_plane import STATUS_PATH
 from devstack.endpoints import ModelLoadError, load_booster
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class TransformSpec:
     assemble_with: str
 
     @classmethod
-    def from_description(cls, job: dict[str, Any]) -> TransformSpec:
+    def from_description(cls, job: Mapping[str, Any]) -> TransformSpec:
         data_input = job.get("TransformInput") or {}
         source = (data_input.get("DataSource") or {}).get("S3DataSource") or {}
         if source.get("S3DataType", "S3Prefix") != "S3Prefix":
@@ -144,7 +148,7 @@ class TransformRunner:
     """Runs the control plane's in-progress transform jobs, each in its own thread."""
 
     def __init__(
-        self, sagemaker: Any, s3: Any, control_url: str, poll_seconds: float = 0.5
+        self, sagemaker: SageMakerClient, s3: S3Client, control_url: str, poll_seconds: float = 0.5
     ) -> None:
         self._sagemaker = sagemaker
         self._s3 = s3

@@ -18,12 +18,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from training.aws.clients import AWS_ERRORS, translate
 from training.errors import UsageError
 
-GATEWAY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")
+if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_apigateway.literals import GatewayResponseTypeType
+
+GATEWAY_RESPONSES: tuple[GatewayResponseTypeType, ...] = ("DEFAULT_4XX", "DEFAULT_5XX")
 # A JSON body the page's error handling reads (body.message); messageString is quoted JSON.
 MESSAGE_TEMPLATE = '{"message": $context.error.messageString}'
 
@@ -83,7 +87,7 @@ def deployed_api(project_dir: Path, stage: str) -> DeployedApi:
 
 
 def apply_gateway_settings(
-    apigateway: Any, rest_api_id: str, stage_name: str, limits: GatewayLimits
+    apigateway: APIGatewayClient, rest_api_id: str, stage_name: str, limits: GatewayLimits
 ) -> None:
     """Put the CORS gateway responses, redeploy the stage, and set its throttling."""
     parameters = {
@@ -132,7 +136,9 @@ class GatewaySettings:
     response_headers: dict[str, dict[str, str]]  # response type -> header -> value
 
 
-def gateway_settings(apigateway: Any, rest_api_id: str, stage_name: str) -> GatewaySettings:
+def gateway_settings(
+    apigateway: APIGatewayClient, rest_api_id: str, stage_name: str
+) -> GatewaySettings:
     try:
         stage = apigateway.get_stage(restApiId=rest_api_id, stageName=stage_name)
         headers: dict[str, dict[str, str]] = {}

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training.artifacts import RunFiles
 from training.aws import costs
@@ -26,6 +26,10 @@ from training.aws.clients import AWS_ERRORS, translate
 from training.aws.naming import project_tags, resource_name
 from training.aws.sagemaker_adapter import Progress
 from training.errors import AwsError, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +150,7 @@ def plan_transform(
     )
 
 
-def model_exists(sagemaker: Any, plan: TransformPlan) -> bool:
+def model_exists(sagemaker: SageMakerClient, plan: TransformPlan) -> bool:
     """Whether the run's SageMaker model exists (and is this run's: else a refusal)."""
     state = sma.describe_model(sagemaker, plan.model_name)
     if state is None:
@@ -161,7 +165,13 @@ def model_exists(sagemaker: Any, plan: TransformPlan) -> bool:
 
 
 def create_model(
-    plan: TransformPlan, *, role_arn: str, s3: Any, sagemaker: Any, region: str, say: Progress
+    plan: TransformPlan,
+    *,
+    role_arn: str,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    region: str,
+    say: Progress,
 ) -> None:
     """Upload the model and create the run's SageMaker model, tagged as the project's, with
     the same steps as ``sentiment deploy``."""
@@ -181,14 +191,14 @@ def create_model(
     deploy.create_model(deploy_plan, sagemaker)
 
 
-def start_job(plan: TransformPlan, sagemaker: Any) -> None:
+def start_job(plan: TransformPlan, sagemaker: SageMakerClient) -> None:
     try:
         sagemaker.create_transform_job(**plan.request())
     except AWS_ERRORS as exc:
         raise translate(exc, f"creating transform job {plan.job_name}") from exc
 
 
-def job_state(sagemaker: Any, name: str) -> tuple[str, str | None]:
+def job_state(sagemaker: SageMakerClient, name: str) -> tuple[str, str | None]:
     """The job's status and failure reason."""
     try:
         job = sagemaker.describe_transform_job(TransformJobName=name)
@@ -197,7 +207,9 @@ def job_state(sagemaker: Any, name: str) -> tuple[str, str | None]:
     return str(job["TransformJobStatus"]), job.get("FailureReason") or None
 
 
-def stop_job(sagemaker: Any, name: str, say: Progress, timeout_seconds: float = 60.0) -> str:
+def stop_job(
+    sagemaker: SageMakerClient, name: str, say: Progress, timeout_seconds: float = 60.0
+) -> str:
     """Stop the job and wait (a while) until it says it has; its last status."""
     status, _ = job_state(sagemaker, name)
     if status in FINAL:
@@ -216,7 +228,7 @@ def stop_job(sagemaker: Any, name: str, say: Progress, timeout_seconds: float = 
 
 
 def wait_job(
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     name: str,
     *,
     say: Progress,
@@ -246,7 +258,7 @@ def wait_job(
         )
 
 
-def download_outputs(plan: TransformPlan, shards: int, s3: Any, into: Path) -> dict[int, Path]:
+def download_outputs(plan: TransformPlan, shards: int, s3: S3Client, into: Path) -> dict[int, Path]:
     """Each shard's answers, downloaded, by shard index (found by name, whatever order S3
     lists them in); :class:`AwsError` when one is missing."""
     wanted = {plan.output_name(i): i for i in range(shards)}

@@ -7,11 +7,17 @@ so the very same code reaches moto's server locally: there is no local branch he
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from training.errors import AwsError
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
 # Everything botocore raises: service errors and connection/credential failures.
 AWS_ERRORS = (ClientError, BotoCoreError)
@@ -61,10 +67,10 @@ class AwsClients:
         self,
         region: str | None = None,
         *,
-        s3: Any = None,
-        sagemaker: Any = None,
-        apigateway: Any = None,
-        session: Any = None,
+        s3: S3Client | None = None,
+        sagemaker: SageMakerClient | None = None,
+        apigateway: APIGatewayClient | None = None,
+        session: Session | None = None,
     ) -> None:
         self._region = region
         self._session = session
@@ -72,7 +78,7 @@ class AwsClients:
             k: v for k, v in (("s3", s3), ("sagemaker", sagemaker), ("apigateway", apigateway)) if v
         }
 
-    def _session_(self) -> Any:
+    def _session_(self) -> Session:
         if self._session is None:
             import boto3
 
@@ -106,8 +112,9 @@ class AwsClients:
         if client is None:
             from botocore.config import Config
 
+            session: Any = self._session_()  # the stubs type client() by literal names only
             try:
-                client = self._session_().client(
+                client = session.client(
                     service,
                     region_name=self.region,
                     config=Config(
@@ -121,14 +128,15 @@ class AwsClients:
             self._clients[service] = client
         return client
 
+    # The stubs type a client by its literal service name; _client builds any of them.
     @property
-    def s3(self) -> Any:
-        return self._client("s3")
+    def s3(self) -> S3Client:
+        return cast("S3Client", self._client("s3"))
 
     @property
-    def sagemaker(self) -> Any:
-        return self._client("sagemaker")
+    def sagemaker(self) -> SageMakerClient:
+        return cast("SageMakerClient", self._client("sagemaker"))
 
     @property
-    def apigateway(self) -> Any:
-        return self._client("apigateway")
+    def apigateway(self) -> APIGatewayClient:
+        return cast("APIGatewayClient", self._client("apigateway"))

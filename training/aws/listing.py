@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from training.aws import costs
 from training.aws import sagemaker_adapter as sma
 from training.aws.naming import RUN_TAG
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ class EndpointRow:
     live: bool
 
 
-def endpoint_rows(sagemaker: Any, *, now: datetime, live: str | None = None) -> list[EndpointRow]:
+def endpoint_rows(
+    sagemaker: SageMakerClient, *, now: datetime, live: str | None = None
+) -> list[EndpointRow]:
     """One row per project endpoint, oldest first."""
     rows = []
     for resource in sma.project_resources(sagemaker, "endpoint"):

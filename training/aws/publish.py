@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from training.artifacts import load_run
 from training.aws.naming import is_resource_name, resource_name
@@ -19,6 +19,9 @@ from vocab_store import Vocabulary, next_version, pairing
 from vocab_store.errors import ControlPlaneUnavailable
 from vocab_store.pairing import Problem
 from vocab_store.store import VocabularyStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ def vocabulary_for_endpoint(
     return vocabulary.with_model(record).with_version(next_version(live_version))
 
 
-def check_endpoint_serves(sagemaker: Any, vocabulary: Vocabulary) -> None:
+def check_endpoint_serves(sagemaker: SageMakerClient, vocabulary: Vocabulary) -> None:
     """Refuse early when the named endpoint does not serve the vocabulary's model: the same
     rule the S3 handler applies (:func:`vocab_store.pairing.check`), said before uploading
     rather than later and quietly."""
@@ -80,7 +83,7 @@ def publish_run(
     store: VocabularyStore,
     endpoint: str | None = None,
     variant: str | None = None,
-    sagemaker: Any = None,
+    sagemaker: SageMakerClient | None = None,
 ) -> Published:
     """Upload the run's vocabulary, naming ``endpoint`` (default ``sentiment-<run_id>``),
     to the store's watched prefix; returns its key and the vocabulary as published.

@@ -12,11 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training.aws.clients import AWS_ERRORS, is_not_found, translate
 from training.aws.naming import is_project
 from training.errors import AwsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ def _describe(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
         raise translate(exc, what) from exc
 
 
-def describe_endpoint(sm: Any, name: str) -> EndpointState | None:
+def describe_endpoint(sm: SageMakerClient, name: str) -> EndpointState | None:
     """The endpoint's status and config, or ``None`` if there is no such endpoint."""
     r = _describe(sm.describe_endpoint, f"describing endpoint {name}", EndpointName=name)
     if r is None:
@@ -110,7 +113,7 @@ def describe_endpoint(sm: Any, name: str) -> EndpointState | None:
     )
 
 
-def describe_endpoint_config(sm: Any, name: str) -> ConfigState | None:
+def describe_endpoint_config(sm: SageMakerClient, name: str) -> ConfigState | None:
     r = _describe(
         sm.describe_endpoint_config,
         f"describing endpoint config {name}",
@@ -134,7 +137,7 @@ def describe_endpoint_config(sm: Any, name: str) -> ConfigState | None:
     return ConfigState(r["EndpointConfigName"], r["EndpointConfigArn"], tuple(variants))
 
 
-def describe_model(sm: Any, name: str) -> ModelState | None:
+def describe_model(sm: SageMakerClient, name: str) -> ModelState | None:
     r = _describe(sm.describe_model, f"describing model {name}", ModelName=name)
     if r is None:
         return None
@@ -144,7 +147,7 @@ def describe_model(sm: Any, name: str) -> ModelState | None:
     )
 
 
-def tags_of(sm: Any, arn: str) -> dict[str, str]:
+def tags_of(sm: SageMakerClient, arn: str) -> dict[str, str]:
     """All tags of a resource, as a dict."""
     tags: dict[str, str] = {}
     kwargs: dict[str, Any] = {"ResourceArn": arn}
@@ -175,7 +178,7 @@ _LISTS = {
 }
 
 
-def _listed(sm: Any, kind: str) -> Iterator[dict[str, Any]]:
+def _listed(sm: SageMakerClient, kind: str) -> Iterator[dict[str, Any]]:
     operation, key, _, _ = _LISTS[kind]
     kwargs: dict[str, Any] = {"NameContains": NAME_PREFIX, "MaxResults": 100}
     while True:
@@ -189,7 +192,7 @@ def _listed(sm: Any, kind: str) -> Iterator[dict[str, Any]]:
         kwargs["NextToken"] = r["NextToken"]
 
 
-def project_resources(sm: Any, kind: str) -> tuple[Resource, ...]:
+def project_resources(sm: SageMakerClient, kind: str) -> tuple[Resource, ...]:
     """The project's resources of one ``kind``: named ``sentiment-...`` *and* tagged
     ``sentiment-api:project=sentiment-api``. The tag is what proves ownership."""
     _, _, name_key, arn_key = _LISTS[kind]
@@ -204,7 +207,7 @@ def project_resources(sm: Any, kind: str) -> tuple[Resource, ...]:
     return tuple(sorted(found, key=lambda r: r.name))
 
 
-def project_inventory(sm: Any) -> Inventory:
+def project_inventory(sm: SageMakerClient) -> Inventory:
     return Inventory(
         endpoints=project_resources(sm, "endpoint"),
         configs=project_resources(sm, "endpoint-config"),
@@ -222,12 +225,12 @@ def _delete(call: Callable[..., Any], what: str, **kwargs: Any) -> bool:
     return True
 
 
-def delete_endpoint(sm: Any, name: str) -> bool:
+def delete_endpoint(sm: SageMakerClient, name: str) -> bool:
     """Delete an endpoint; ``False`` when it was already gone."""
     return _delete(sm.delete_endpoint, f"deleting endpoint {name}", EndpointName=name)
 
 
-def delete_endpoint_config(sm: Any, name: str) -> bool:
+def delete_endpoint_config(sm: SageMakerClient, name: str) -> bool:
     return _delete(
         sm.delete_endpoint_config,
         f"deleting endpoint config {name}",
@@ -235,12 +238,12 @@ def delete_endpoint_config(sm: Any, name: str) -> bool:
     )
 
 
-def delete_model(sm: Any, name: str) -> bool:
+def delete_model(sm: SageMakerClient, name: str) -> bool:
     return _delete(sm.delete_model, f"deleting model {name}", ModelName=name)
 
 
 def wait_in_service(
-    sm: Any,
+    sm: SageMakerClient,
     name: str,
     *,
     progress: Progress | None = None,

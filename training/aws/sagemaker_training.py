@@ -40,6 +40,7 @@ from vocab_store import format_value
 if TYPE_CHECKING:
     import numpy as np
     import scipy.sparse
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) 
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
-def upload(s3: Any, bucket: str, key: str, body: bytes) -> str:
+def upload(s3: S3Client, bucket: str, key: str, body: bytes) -> str:
     try:
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     except AWS_ERRORS as exc:
@@ -134,7 +135,7 @@ def upload(s3: Any, bucket: str, key: str, body: bytes) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def download_model_bytes(s3: Any, uri: str) -> bytes:
+def download_model_bytes(s3: S3Client, uri: str) -> bytes:
     """The ``xgboost-model`` inside the job's ``model.tar.gz`` at ``uri``."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     try:
@@ -215,7 +216,7 @@ class SageMakerClassifier(LinearSentimentClassifier):
         self,
         *,
         settings: SageMakerTrainingSettings,
-        s3: Any,
+        s3: S3Client,
         content_type: str,
         launch: Launcher = launch_with_model_trainer,
         on_status: Progress | None = None,

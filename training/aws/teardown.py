@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from training.aws import sagemaker_adapter as sma
 from training.aws.sagemaker_adapter import Progress
 from training.errors import UsageError
 from vocab_store.store import VocabularyStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def _used(names: Iterable[str], uses: dict[str, set[str]]) -> set[str]:
 
 
 def plan_teardown(
-    sagemaker: Any,
+    sagemaker: SageMakerClient,
     *,
     names: Sequence[str] = (),
     everything: bool = False,
@@ -133,7 +136,7 @@ def plan_teardown(
 
 
 def execute_teardown(
-    sagemaker: Any, plan: TeardownPlan, *, progress: Progress | None = None
+    sagemaker: SageMakerClient, plan: TeardownPlan, *, progress: Progress | None = None
 ) -> int:
     """Delete what ``plan`` names (endpoints, then configs, then models); returns how many
     were deleted. Something already gone is skipped, not an error."""

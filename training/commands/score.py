@@ -18,6 +18,8 @@ from training.aws import settings as aws_settings
 from training.commands import options
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
     from training.score.inputs import InputSource
 
 
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _s3_client(args: argparse.Namespace) -> Any:
+def _s3_client(args: argparse.Namespace) -> S3Client:
     from training.aws.clients import AwsClients
 
     return AwsClients(aws_settings.settings_from(args).region).s3

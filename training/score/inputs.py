@@ -29,9 +29,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from training.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # The API's review size limit (sentiment_api's SENTIMENT_MAX_REVIEW_BYTES default): a review
 # the API would refuse with 413 is an error row here too.
@@ -272,13 +275,15 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def open_input(source: str, s3: Any = None) -> InputSource:
+def open_input(source: str, s3: S3Client | None = None) -> InputSource:
     """A local file or an ``s3://`` object (``s3``: its client) as a buffered binary stream,
     decompressed when the name ends in ``.gz``."""
     if source.startswith("s3://"):
         from training.aws.clients import AWS_ERRORS, translate
 
         bucket, key = split_s3_uri(source)
+        if s3 is None:
+            raise TypeError(f"open_input({source!r}) needs an S3 client")
         try:
             answer = s3.get_object(Bucket=bucket, Key=key)
         except AWS_ERRORS as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from training.aws import batch_transform
 from training.aws.batch_transform import TransformPlan
@@ -23,13 +23,16 @@ from training.score.inputs import Review
 from training.score.outputs import Scored
 from vocab_store.labels import Band, label
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 class ShardWriter:
     """Appends encoded rows to shards of at most ``limit`` bytes, uploading each when full,
     and writes the spool."""
 
     def __init__(
-        self, plan: TransformPlan, s3: Any, spool: IO[str], limit: int | None = None
+        self, plan: TransformPlan, s3: S3Client, spool: IO[str], limit: int | None = None
     ) -> None:
         self.plan = plan
         self.rows_per_shard: list[int] = []
