@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.errors import DevstackError
+from devstack.errors import DevstackError, PortInUseError
 from devstack.stack import Stack, StackSettings
 from devstack.stage_config import StagePorts, disagreement, read_ports
 from training.artifacts import load_vocabulary, resolve_run
@@ -154,6 +154,11 @@ class LocalStack:
                 wait_promoted(store, self.vocabulary_version, s.ready_timeout)
             else:
                 self.wait_serving(self.vocabulary_version, s.ready_timeout)
+        except PortInUseError as exc:
+            self.stop()
+            moved = " (`sentiment ports` moves moto and the runtime)"
+            hint = moved if exc.port in (ports.moto, ports.runtime) else ""
+            raise StackError(f"{exc}{hint}") from exc
         except DevstackError as exc:
             self.stop()
             raise StackError(str(exc)) from exc

@@ -169,6 +169,7 @@ def test_a_taken_port_is_a_clear_error_and_nothing_is_left(
     text = "\n".join(up.lines)
     assert code != 0
     assert f"port {port}" in text and "already in use" in text
+    assert "sentiment ports" in text  # how to move the runtime
     assert "Traceback" not in text
     assert using_moto(up.moto_port, besides=up.proc.pid) == set()
 
