@@ -17,6 +17,10 @@
   const verdict = document.getElementById("verdict");
   const probability = document.getElementById("probability");
   const error = document.getElementById("error");
+  const why = document.getElementById("why");
+  const whySummary = document.getElementById("why-summary");
+  const whyReview = document.getElementById("why-review");
+  const whySentences = document.getElementById("why-sentences");
   const apiInfo = document.getElementById("api-info");
   const encoder = new TextEncoder();
 
@@ -48,16 +52,140 @@
     error.hidden = false;
   }
 
-  function showVerdict(body) {
+  function percent(p) {
+    return (p * 100).toFixed(1) + " %";
+  }
+
+  function showVerdict(body, review) {
     error.hidden = true;
-    const positive = body.sentiment === 1;
-    verdict.textContent = positive ? "Positive" : "Negative";
-    verdict.className = positive ? "positive" : "negative";
     const p = Number(body.probability);
-    probability.textContent = Number.isFinite(p)
-      ? "Probability of a positive review: " + (p * 100).toFixed(1) + " %"
-      : "";
+    // An older API answers without "label" or with only positive/negative: both still read.
+    const label = body.label === "uncertain" ? "uncertain"
+      : body.sentiment === 1 ? "positive" : "negative";
+    const known = !isEvidence(body.evidence) || body.evidence.terms.length > 0 ||
+      body.evidence.unlisted.terms > 0;
+    if (label === "uncertain") {
+      verdict.textContent = "Not sure";
+      probability.textContent = !known
+        ? "The model knows none of these words, so it cannot tell whether this review is " +
+          "positive or negative."
+        : "The model cannot tell: it gives this review " +
+          (Number.isFinite(p) ? percent(p) : "an even") + " chance of being positive.";
+    } else {
+      verdict.textContent = label === "positive" ? "Positive" : "Negative";
+      probability.textContent = Number.isFinite(p)
+        ? "Probability of a positive review: " + percent(p)
+        : "";
+    }
+    verdict.className = label;
+    showWhy(body.evidence, review);
     result.hidden = false;
+  }
+
+  const WORD = /[\p{L}\p{N}\p{M}_'\u2019]/u;
+
+  // The API counts offsets in Unicode code points; JavaScript strings index UTF-16 units
+  // (an emoji is one code point, two units). utf16[i] is where code point i starts.
+  function utf16Offsets(text) {
+    const offsets = [0];
+    let unit = 0;
+    for (const ch of text) {
+      unit += ch.length;
+      offsets.push(unit);
+    }
+    return offsets;
+  }
+
+  function isEvidence(evidence) {
+    return evidence && typeof evidence === "object" && Array.isArray(evidence.terms) &&
+      Array.isArray(evidence.sentences) && evidence.unlisted &&
+      typeof evidence.unlisted === "object";
+  }
+
+  function showWhy(evidence, review) {
+    whyReview.replaceChildren();
+    whySentences.replaceChildren();
+    if (!isEvidence(evidence)) {
+      why.hidden = true; // an API without evidence (an older deploy): the verdict alone
+      return;
+    }
+    const units = utf16Offsets(review);
+    const chars = Array.from(review);
+    const codePoints = chars.length;
+    const isWord = (k) => WORD.test(chars[k]);
+    // Each code point belongs to the strongest listed term that covers it. A word pair
+    // ("not good", spanning "not very good") marks its two words, not what lies between.
+    const owner = new Array(codePoints).fill(null);
+    const paint = (term, start, end) => {
+      for (let k = start; k < end; k++) {
+        if (owner[k] === null) owner[k] = term;
+      }
+    };
+    const terms = evidence.terms.slice().sort(
+      (a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+    for (const term of terms) {
+      for (const span of term.spans || []) {
+        const start = Math.max(0, span[0]);
+        const end = Math.min(codePoints, span[1]);
+        if (String(term.term).indexOf(" ") < 0) {
+          paint(term, start, end);
+          continue;
+        }
+        let first = start;
+        while (first < end && isWord(first)) first++;
+        let last = end;
+        while (last > first && isWord(last - 1)) last--;
+        paint(term, start, first);
+        paint(term, last, end);
+      }
+    }
+    let i = 0;
+    while (i < codePoints) {
+      const term = owner[i];
+      let j = i + 1;
+      while (j < codePoints && owner[j] === term) j++;
+      const text = review.slice(units[i], units[j]);
+      if (term === null) {
+        whyReview.append(text);
+      } else {
+        const positive = term.contribution > 0;
+        const mark = document.createElement("mark");
+        mark.className = positive ? "pos" : "neg";
+        const sign = document.createElement("span");
+        sign.className = "sign";
+        sign.setAttribute("aria-hidden", "true");
+        sign.textContent = positive ? "\u25b2" : "\u25bc";
+        const hidden = document.createElement("span");
+        hidden.className = "sr-only";
+        hidden.textContent = positive ? " (for positive)" : " (for negative)";
+        mark.append(sign, text, hidden);
+        mark.title = (positive ? "+" : "") + term.contribution.toFixed(2) + " (" + term.term + ")";
+        whyReview.append(mark);
+      }
+      i = j;
+    }
+    const pushes = terms.filter((t) => t.contribution !== 0).length;
+    whySummary.textContent = pushes
+      ? "The verdict adds up the weight of every word and word pair the model knows; " +
+        "the strongest are marked \u25b2 (pushing towards positive, solid underline) or " +
+        "\u25bc (towards negative, dashed underline)."
+      : "None of the words in this review carry any weight for the model.";
+    // With no known word, every sentence is only the intercept: nothing to rank.
+    const sentences = pushes === 0 ? []
+      : evidence.sentences.slice().sort((a, b) => a.probability - b.probability);
+    for (const sentence of sentences) {
+      const item = document.createElement("li");
+      const score = document.createElement("span");
+      const positive = sentence.probability >= 0.5;
+      score.className = "score " + (positive ? "pos" : "neg");
+      score.textContent = percent(sentence.probability) + " positive";
+      const start = units[Math.max(0, Math.min(codePoints, sentence.start))];
+      const end = units[Math.max(0, Math.min(codePoints, sentence.end))];
+      item.append(score, " ", review.slice(start, end));
+      whySentences.append(item);
+    }
+    document.getElementById("sentences-title").hidden = sentences.length === 0;
+    why.hidden = false;
   }
 
   function setBusy(busy) {
@@ -115,7 +243,7 @@
         showError("The service answered in a way this page cannot read. Check the API URL.");
         return;
       }
-      showVerdict(body);
+      showVerdict(body, review);
       feedback.offer(apiUrl, review, body);
     } catch (err) {
       if (err.name === "AbortError") {
