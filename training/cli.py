@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.commands.package",
         "chalice package --pkg-format terraform, made acceptable to current Terraform",
     ),
+    "feedback": (
+        "training.commands.feedback",
+        "what people said about the API's answers; export it for review",
+    ),
+    "stats": ("training.commands.stats", "the running local API's last minutes, from its log"),
     "deploy-api": (
         "training.commands.deploy_api",
         "chalice deploy, then API Gateway throttling and CORS on its own errors",

@@ -24,6 +24,7 @@ from training.features import (
     tokenised,
     without_negations,
 )
+from training.feedback import join, read_reviewed
 from vocab_store import (
     Encoder,
     ModelRecord,
@@ -80,6 +81,9 @@ class TrainConfig:
     n_jobs: int = 1
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # A reviewed feedback file (``sentiment feedback --export``): added to the training
+    # reviews only, never to validation or test, and recorded in the run's metrics.
+    extra_reviews: Path | None = None
 
 
 def choose_content_type(requested: str, feature_count: int) -> str:
@@ -175,6 +179,11 @@ def train_run(
     t0 = time.perf_counter()
     known = _words_by_text(train_all, [fit_set, val_set], config, settings)
     known.update(_words_by_text(test_all, [test_set], config, settings))
+    extra = read_reviewed(config.extra_reviews) if config.extra_reviews else None
+    if extra is not None:
+        known.update(_words_by_text(extra, [extra], config, settings))
+        fit_set = join(fit_set, extra)
+        log.info("added %d reviewed feedback reviews to training", len(extra))
     timings["tokenise_seconds"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -248,6 +257,9 @@ def train_run(
         "test": test_metrics,
         "validation": val_metrics,
         "counts": {"train": len(fit_set), "validation": len(val_set), "test": len(test_set)},
+        "extra_reviews": None
+        if extra is None
+        else {"path": str(config.extra_reviews), "sha256": extra.checksum, "count": len(extra)},
         "model": {
             "booster": "gblinear",
             "params": clf.xgb_params(),

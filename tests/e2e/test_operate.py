@@ -72,3 +72,20 @@ def test_the_page_asks_was_this_right_and_files_the_answer(page, local_stack: Lo
     )
     assert page.locator("#feedback-yes").is_visible()
     assert page.locator("#feedback-status").inner_text() == ""
+
+
+def test_stats_reads_the_running_stacks_own_lines(
+    local_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.cli import main
+
+    for review in (POSITIVE, NEGATIVE):
+        call(local_stack.api_url, review.encode(), headers={"Content-Type": "text/plain"})
+    call(local_stack.api_url, b"   ", headers={"Content-Type": "text/plain"})
+    state = str(local_stack.settings.state_dir)
+    assert main(["stats", "--state-dir", state, "--minutes", "1", "--json"]) == 0
+    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)}
+    assert local_stack.endpoint is not None
+    served = rows[local_stack.endpoint.name]
+    assert served["requests"] >= 2 and served["p50_ms"] > 0
+    assert sum(row["errors_4xx"] for row in rows.values()) >= 1

@@ -35,6 +35,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add("--test-limit", type=int, default=None, help="evaluate on this many test reviews only")
     add(
+        "--extra",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a reviewed feedback file (sentiment feedback --export): its reviews join the "
+        "training reviews only, never validation or test",
+    )
+    add(
         "--set-latest",
         action="store_true",
         help="point artifacts/latest (what `sentiment up` serves) at this run even when "
@@ -95,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         validation_fraction=args.validation,
         train_limit=args.limit,
+        extra_reviews=args.extra,
         test_limit=args.test_limit,
         keep_negations=not args.drop_negations,
         ngram_max=args.ngram_max,
