@@ -9,6 +9,7 @@ The stand-ins run on free ports, named (by ``sentiment ports``, the documented s
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
@@ -134,7 +135,7 @@ def test_autoreload_serves_an_edit_without_restarting_the_stand_ins(
         while time.monotonic() < deadline:
             try:
                 message = call(api + "health", b"", method="POST", timeout=5).json()["message"]
-            except (OSError, ValueError):
+            except (OSError, ValueError, http.client.HTTPException):
                 message = None  # the worker is restarting
             if message == "Edited: GET reads the health.":
                 break
