@@ -19,8 +19,9 @@ help:
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	@# pip upgraded in the same resolve as the project: chalice caps pip's version, and a
+	@# separate upgrade to the newest pip made the next install print a conflict ERROR.
+	$(BIN)/python -m pip install --quiet --upgrade pip -e '.[train,dev]'
 	@touch $(STAMP)
 
 # The SageMaker SDK v3 (the aws extra) is large and never needed locally; the tests of the
