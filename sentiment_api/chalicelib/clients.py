@@ -4,19 +4,21 @@ serves requests on threads); boto3 is imported only then, so ``import app`` stay
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+C = TypeVar("C")  # the client's stub type, e.g. mypy_boto3_s3.S3Client
 
 
-class LazyClient:
+class LazyClient(Generic[C]):
     """One boto3 client for ``service`` with botocore ``Config(**config)``."""
 
     def __init__(self, service: str, **config: Any) -> None:
         self.service = service
         self.config = config
-        self._client: Any = None
+        self._client: C | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> Any:
+    def get(self) -> C:
         with self._lock:
             if self._client is None:
                 import boto3
@@ -26,7 +28,7 @@ class LazyClient:
                 self._client = make(self.service, config=Config(**self.config))
             return self._client
 
-    def set(self, client: Any) -> None:
+    def set(self, client: C | None) -> None:
         """Use ``client`` from now on (``None``: build the default again on next use)."""
         with self._lock:
             self._client = client

@@ -11,7 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import (
     BadGateway,
@@ -21,6 +21,9 @@ from chalicelib.errors import (
     EndpointUnreachable,
     InternalError,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ def invoke(
     rows: int,
     variant: str | None = None,
     inference_id: str | None = None,
-    client: Any,
+    client: SageMakerRuntimeClient,
 ) -> list[float]:
     """Send ``body`` (``rows`` rows) to ``endpoint`` and return one probability per row.
     ``inference_id`` (the prediction id) is SageMaker's ``InferenceId``: data capture and

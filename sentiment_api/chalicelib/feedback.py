@@ -15,10 +15,13 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib import ids, parsing
 from chalicelib.errors import BadJson, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ def document(feedback: Feedback, now: datetime | None = None) -> bytes:
     ).encode("utf-8")
 
 
-def store(feedback: Feedback, bucket: str, prefix: str, *, s3: Any) -> bool:
+def store(feedback: Feedback, bucket: str, prefix: str, *, s3: S3Client) -> bool:
     """Put ``feedback`` unless its key exists; ``True`` when this call created it."""
     from botocore.exceptions import BotoCoreError, ClientError
 

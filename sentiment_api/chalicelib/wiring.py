@@ -26,23 +26,27 @@ from chalicelib import settings
 from chalicelib.clients import LazyClient
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
     from vocab_store.store import CachedVocabulary, VocabularyStore
 
 ENDPOINT_CONNECT_TIMEOUT = 1
 ENDPOINT_READ_TIMEOUT = 3
 ENDPOINT_ATTEMPTS = 2
 
-runtime = LazyClient(
+runtime: LazyClient[SageMakerRuntimeClient] = LazyClient(
     "sagemaker-runtime",
     connect_timeout=ENDPOINT_CONNECT_TIMEOUT,
     read_timeout=ENDPOINT_READ_TIMEOUT,
     retries={"mode": "standard", "total_max_attempts": ENDPOINT_ATTEMPTS},
 )
-s3 = LazyClient(
+s3: LazyClient[S3Client] = LazyClient(
     "s3", connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
 )
 # Only the S3 handler asks the control plane; it has its own, longer timeout.
-sagemaker = LazyClient(
+sagemaker: LazyClient[SageMakerClient] = LazyClient(
     "sagemaker", connect_timeout=2, read_timeout=10, retries={"mode": "standard"}
 )
 
