@@ -29,12 +29,18 @@
     if (!body || typeof body.prediction_id !== "string") {
       return;
     }
+    // A "not sure" answer took no side: ask which it is instead.
+    const unsure = body.label === "uncertain";
     current = {
       url: feedbackUrl(apiUrl),
       predictionId: body.prediction_id,
       review: review,
       label: body.sentiment === 1 ? "positive" : "negative",
+      unsure: unsure,
     };
+    question.textContent = unsure ? "Was it positive or negative?" : "Was this right?";
+    yes.textContent = unsure ? "Positive" : "Yes";
+    no.textContent = unsure ? "Negative" : "No";
     box.hidden = false;
   }
 
@@ -43,7 +49,8 @@
       return;
     }
     const sent = current;
-    const label = right ? sent.label : (sent.label === "positive" ? "negative" : "positive");
+    const other = sent.label === "positive" ? "negative" : "positive";
+    const label = sent.unsure ? (right ? "positive" : "negative") : (right ? sent.label : other);
     yes.disabled = no.disabled = true;
     status.textContent = "Sending…";
     try {

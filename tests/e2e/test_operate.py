@@ -72,6 +72,20 @@ def test_the_page_asks_was_this_right_and_files_the_answer(page, local_stack: Lo
     )
     assert page.locator("#feedback-yes").is_visible()
     assert page.locator("#feedback-status").inner_text() == ""
+    # A "not sure" answer (no known word) asks which it is.
+    page.fill("#review", "zzyzx qwertyuiop")
+    page.click("#submit")
+    page.wait_for_function(
+        "document.querySelector('#feedback-question').textContent"
+        " === 'Was it positive or negative?'",
+        timeout=15_000,
+    )
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as sent:
+        page.click("#feedback-yes")
+    (stored,) = _feedback_objects(
+        local_stack, json.loads(sent.value.request.post_data)["prediction_id"]
+    )
+    assert stored["label"] == "positive"
 
 
 def test_stats_reads_the_running_stacks_own_lines(
