@@ -109,11 +109,17 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def moto_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point boto3 at the moto server for S3, SQS and SageMaker; reset moto's state."""
+    """Point boto3 at the moto server for S3, SQS, SageMaker and CloudWatch; reset moto's
+    state."""
     urllib.request.urlopen(
         urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10
     ).close()
-    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SAGEMAKER"):
+    for name in (
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_SAGEMAKER",
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
+    ):
         monkeypatch.setenv(name, moto_server)
     return moto_server
 

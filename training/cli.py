@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.commands.deploy_api",
         "chalice deploy, then API Gateway throttling and CORS on its own errors",
     ),
+    "teardown-api": (
+        "training.commands.teardown_api",
+        "chalice delete, and the dashboard and alarm deploy-api made",
+    ),
 }
 
 log = logging.getLogger("sentiment")

@@ -136,7 +136,10 @@ def _metrics(line: dict[str, Any]) -> None:
     predicted = sum(labels.values())
     if predicted:
         metrics.add_metric("Predictions", MetricUnit.Count, predicted)
-        metrics.add_metric("Uncertain", MetricUnit.Count, labels.get("uncertain", 0))
+        # One 0/1 value per prediction: the Average is the "not sure" rate.
+        unsure = labels.get("uncertain", 0)
+        for value in [1] * unsure + [0] * (predicted - unsure):
+            metrics.add_metric("Uncertain", MetricUnit.Count, value)
     metrics.flush_metrics()
 
 

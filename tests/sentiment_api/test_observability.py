@@ -30,6 +30,17 @@ def _value(emf: dict[str, Any], name: str) -> float:
     return float(value)
 
 
+def test_a_batch_counts_one_uncertain_value_per_prediction(
+    client: Client, runtime: Runtime, vocab: Any, emitted: Emitted
+) -> None:
+    runtime.answer("0.98\n0.5\n0.02")
+    reviews = ["superb acting", "zzyzx qwerty", "awful plot", "  "]
+    client.http.post("/batch", headers=JSON, body=json.dumps({"reviews": reviews}))
+    (emf,) = emitted.metrics()
+    assert emf["Uncertain"] == [1.0, 0.0, 0.0]  # Average: the "not sure" rate, 1/3
+    assert _value(emf, "Predictions") == 3 and _value(emf, "Errors4xx") == 0
+
+
 def _inference_ids(runtime: Runtime) -> list[str]:
     """The InferenceId of each invoke_endpoint call the app made."""
     seen: list[str] = []

@@ -81,6 +81,7 @@ def test_deploy_api_command_on_a_deployed_stage(
         ],
     }
     (project / ".chalice" / "deployed" / "dev.json").write_text(json.dumps(deployed))
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="sentiment-api-dev")
     web = tmp_path / "web"
     web.mkdir()
     monkeypatch.setenv("SENTIMENT_THROTTLE_RATE", "7")

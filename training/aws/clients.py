@@ -140,3 +140,7 @@ class AwsClients:
     @property
     def apigateway(self) -> APIGatewayClient:
         return cast("APIGatewayClient", self._client("apigateway"))
+
+    @property
+    def cloudwatch(self) -> Any:
+        return self._client("cloudwatch")

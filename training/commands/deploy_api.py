@@ -2,8 +2,9 @@
 
 Runs ``chalice deploy --stage STAGE`` in ``sentiment_api/``, then sets the stage's
 throttling and the CORS-carrying ``DEFAULT_4XX``/``DEFAULT_5XX`` gateway responses (which
-every ``chalice deploy`` resets), writes ``web/config.js`` for the page, and prints the
-API's URL.
+every ``chalice deploy`` resets), creates the stage's CloudWatch dashboard and 5xx alarm and
+the feedback retention rule (:mod:`training.aws.monitoring`), writes ``web/config.js`` for
+the page, and prints the API's URL. ``sentiment teardown-api`` undoes it.
 """
 
 from __future__ import annotations
@@ -11,19 +12,15 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from training.aws import settings as aws_settings
+from training.aws.monitoring import DEFAULT_RETENTION_DAYS
+from training.commands.options import add_stage_arguments, stage_environment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stage", required=True, help="Chalice stage: dev or prod")
-    parser.add_argument("--region", help="AWS region (default: boto3's)")
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=Path("sentiment_api"),
-        help="the Chalice project (default: sentiment_api)",
-    )
+    add_stage_arguments(parser)
     parser.add_argument(
         "--rate",
         type=float,
@@ -41,6 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--skip-chalice", action="store_true", help="only apply the limits to a deployed stage"
+    )
+    parser.add_argument(
+        "--feedback-days",
+        type=int,
+        default=DEFAULT_RETENTION_DAYS,
+        help="days POST /feedback objects are kept before S3 expires them (%(default)s)",
     )
 
 
@@ -67,12 +70,28 @@ def run(args: argparse.Namespace) -> int:
         f"API Gateway {api.rest_api_id}/{api.stage_name}: throttled at {limits.rate_limit:g} "
         f"requests/s (burst {limits.burst_limit}); 4XX/5XX errors carry CORS headers"
     )
+    _monitoring(args, clients)
     if args.web_dir.is_dir():
         path = write_web_config(args.web_dir, api.url)
         print(f"wrote {path}: the page now calls {api.url}")
     print(f"the API lives at {api.url}")
     print(f"  curl -s -X POST -H 'Content-Type: text/plain' --data 'A great film' {api.url}")
     return 0
+
+
+def _monitoring(args: argparse.Namespace, clients: Any) -> None:
+    """The stage's CloudWatch dashboard, 5xx alarm and feedback retention."""
+    from training.aws.monitoring import apply_monitoring, plan_monitoring
+
+    plan = plan_monitoring(
+        args.stage,
+        clients.region,
+        stage_environment(args.project_dir, args.stage),
+        args.feedback_days,
+    )
+    apply_monitoring(clients.cloudwatch, clients.s3, plan)
+    for line in plan.describe():
+        print(line)
 
 
 def chalice_command(project_dir: Path) -> str:

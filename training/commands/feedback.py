@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from training.commands.options import add_aws_arguments
+from training.commands.options import add_aws_arguments, stage_environment
 
 DEFAULT_APP_DIR = Path(__file__).resolve().parents[2] / "sentiment_api"
 
@@ -71,14 +71,7 @@ def _source(args: argparse.Namespace) -> tuple[Any, str]:
         return AwsClients(settings.region).s3, settings.need_bucket()
     import boto3
 
-    from devstack.errors import DevstackError
-    from devstack.stage_config import stage_variables
-    from training.errors import UsageError
-
-    try:
-        env = stage_variables(DEFAULT_APP_DIR, "local")
-    except DevstackError as exc:
-        raise UsageError(str(exc)) from exc
+    env = stage_environment(DEFAULT_APP_DIR, "local")
     client = boto3.client(
         "s3",
         endpoint_url=env["AWS_ENDPOINT_URL_S3"],

@@ -52,3 +52,28 @@ def confirm(question: str, *, assume_yes: bool, what: str) -> None:
     answer = input(f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise UsageError("cancelled; nothing was done")
+
+
+def stage_environment(project_dir: Path, stage: str) -> dict[str, str]:
+    """The environment a Chalice stage's functions get (``.chalice/config.json``: the
+    top-level variables with the stage's over them)."""
+    from devstack.errors import DevstackError
+    from devstack.stage_config import stage_variables
+
+    try:
+        return stage_variables(project_dir, stage)
+    except DevstackError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def add_stage_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--stage``, ``--region`` and ``--project-dir`` of the commands that act on a deployed
+    Chalice stage (``deploy-api``, ``teardown-api``)."""
+    parser.add_argument("--stage", required=True, help="Chalice stage: dev or prod")
+    parser.add_argument("--region", help="AWS region (default: boto3's)")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path("sentiment_api"),
+        help="the Chalice project (default: sentiment_api)",
+    )
