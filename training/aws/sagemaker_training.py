@@ -236,6 +236,8 @@ class SageMakerClassifier(LinearSentimentClassifier):
         X_val: scipy.sparse.csr_matrix,
         y_val: np.ndarray,
     ) -> SageMakerClassifier:
+        """Choose the rounds with a local validation fit, train exactly that many in a job
+        on the same rows, and keep the job's model once it is as wide as ``X``."""
         import numpy as np
         import xgboost
 
