@@ -29,35 +29,42 @@ from bench.local import IMDB, artifacts_dir, env_int, latest_run
 TARGETS = {"reviews_per_s_min": 4000.0, "memory_growth": 0.10, "accuracy_delta": 0.0}
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and every process below it."""
+def _sample(root: int, cpu: dict[int, float]) -> int:
+    """Resident bytes of ``root`` and every process below it (the forkserver and the
+    workers too); records each one's CPU seconds so far in ``cpu``."""
     from tests.processes import descendants
 
+    tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in [root, *descendants(root)]:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+            status = Path(f"/proc/{pid}/status").read_text()
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
+        cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
     return total
 
 
-def score_file(run: Path, source: Path, output: Path) -> tuple[float, int]:
-    """Run ``sentiment score`` in a fresh process: wall seconds and peak tree RSS."""
+def score_file(run: Path, source: Path, output: Path) -> tuple[float, int, float]:
+    """Run ``sentiment score`` in a fresh process: wall seconds, peak tree RSS, and the CPU
+    seconds the command and its workers used (as last seen, every 0.1 s)."""
     argv = [sys.executable, "-m", "training.cli", "score", str(source), "-o", str(output)]
     argv += ["--run", str(run), "--no-progress"]
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     peak = 0
+    cpu: dict[int, float] = {}
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        peak = max(peak, _sample(proc.pid, cpu))
         time.sleep(0.1)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"sentiment score failed: {proc.stderr.read() if proc.stderr else ''}")
-    return wall, peak
+    return wall, peak, sum(cpu.values())
 
 
 def main() -> int:
@@ -86,14 +93,19 @@ def main() -> int:
         with large.open("w", encoding="utf-8") as fh:
             for _ in range(repeat):
                 fh.writelines(lines)
-        wall, peak = score_file(run, small, out.with_suffix(".jsonl"))
+        wall, peak, cpu = score_file(run, small, out.with_suffix(".jsonl"))
         rows = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
         rate = len(rows) / wall
         print(
             f"{len(rows):,} reviews in {wall:.1f} s: {rate:,.0f} reviews/s, "
             f"peak memory {peak / 1e6:.0f} MB"
         )
-        big_wall, big_peak = score_file(run, large, out.with_suffix(".large.jsonl"))
+        cores = len(os.sched_getaffinity(0))
+        print(
+            f"CPU: {cpu:.1f} s in all, {cpu / len(rows) * 1000:.3f} ms per review (start-up "
+            f"included): {cores} unshared cores would score ~{cores * len(rows) / cpu:,.0f}/s"
+        )
+        big_wall, big_peak, _ = score_file(run, large, out.with_suffix(".large.jsonl"))
         big_rows = len(test) * repeat
         print(
             f"{big_rows:,} reviews in {big_wall:.1f} s: {big_rows / big_wall:,.0f} reviews/s, "

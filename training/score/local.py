@@ -23,6 +23,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -146,7 +147,7 @@ def map_chunks(
     pending: deque[tuple[list[Review], Future[Result] | None]] = deque()
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_context(),
         initializer=_start_worker,
         initargs=(str(run_dir),),
     )
@@ -158,8 +159,20 @@ def map_chunks(
                 yield _done(pending.popleft())
         while pending:
             yield _done(pending.popleft())
+    except BrokenProcessPool as exc:
+        raise ScoringFailed(
+            "a worker process died (out of memory?); run again with fewer --workers"
+        ) from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Workers are forked from a fresh server process that has imported the heavy modules
+    # once (not from this one, whose threads and OpenMP pool a fork would copy mid-state).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, "xgboost", "nltk.stem.porter"])
+    return context
 
 
 def _done(item: tuple[list[Review], Future[Any] | None]) -> tuple[list[Review], Any]:

@@ -96,7 +96,10 @@ class ScoreWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._file is None or self._partial is None:
+        if self._file is None:
+            return
+        if self._partial is None:
+            self._file.flush()
             return
         self._file.close()
         if exc_type is None:
