@@ -36,8 +36,6 @@ FIX = "sentiment ports"  # the one step that changes them (named in every refusa
 class StageConfigError(DevstackError):
     """The stage's config does not name the stand-ins in a usable way."""
 
-    exit_code = 2
-
 
 @dataclass(frozen=True)
 class StagePorts:
