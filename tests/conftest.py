@@ -5,6 +5,14 @@
   SageMaker control plane), one per session; stopped at the end, never left behind.
 - ``small_run``: a complete training run dir (real model and vocabulary, 2,000 IMDB
   reviews), one per session; ``train_sample(root, **TrainConfig fields)`` makes others.
+- ``local_stack``: the whole local stack (``sentiment up``'s composition) on free ports,
+  serving ``small_run``'s model, one per session; only for tests marked ``stack``.
+
+Tiers: a test that starts processes of the local stack (the local runtime, the relay,
+``chalice local``, the whole stack) is marked ``stack`` (and ``browser`` when it drives
+Chromium), so ``pytest -m "not stack"`` is the fast loop. moto's server alone is not the
+stack: it starts in a second and the fast tier uses it. A test that asks for a stack
+fixture without the mark fails collection (:func:`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -18,9 +26,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from training.local_stack import LocalStack
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -151,3 +162,57 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     its parent is an artifacts dir whose ``latest`` points at it. Trained once per session
     (about 10 s). Treat it as read-only: copy it before changing anything."""
     return train_sample(tmp_path_factory.mktemp("small_run"))
+
+
+# Fixtures that start processes of the local stack: whoever uses one is in the stack tier.
+STACK_FIXTURES = frozenset({"local_stack", "runtime_url", "stack"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test that starts the stack without the ``stack`` marker: unmarked, it would
+    slow the fast loop (``pytest -m "not stack"``) down without anyone noticing."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("stack") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the local stack but are not marked stack: " + ", ".join(unmarked)
+        )
+
+
+@pytest.fixture(scope="session")
+def local_stack(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole local stack, started once per session on free ports, serving the real
+    model of ``small_run``: the same composition as ``sentiment up``. No process of it
+    outlives the session."""
+    import shutil
+
+    from tests.processes import start_time, still_running
+    from tests.sentiment_api.conftest import local_project
+    from training.local_stack import LocalSettings, LocalStack
+
+    root = tmp_path_factory.mktemp("stack")
+    artifacts = root / "artifacts"
+    shutil.copytree(small_run.parent, artifacts, symlinks=True)
+    settings = LocalSettings(
+        artifacts_dir=artifacts,
+        state_dir=root / "state",
+        app_dir=local_project(root / "project"),
+        api_port=0,
+        web_port=0,
+    )
+    stack = LocalStack(settings)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        started = [p.pid for p in (stack.stack.processes.values() if stack.stack else [])]
+        processes = {pid: t for pid in started if pid and (t := start_time(pid)) is not None}
+        stack.stop()
+        deadline = time.monotonic() + 10
+        while still_running(processes) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert still_running(processes) == [], "processes of the local stack still running"

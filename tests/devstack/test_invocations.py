@@ -13,6 +13,8 @@ import xgboost as xgb
 from devstack.invocations import Invocations, describe, row_widths
 from tests.devstack.conftest import N_FEATURES, Control
 
+pytestmark = pytest.mark.stack
+
 
 @pytest.mark.parametrize(
     ("body", "content_type", "widths"),

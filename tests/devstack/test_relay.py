@@ -17,8 +17,11 @@ import pytest
 
 from devstack.processes import ManagedProcess, ProcessSpec, file_ready
 
+pytestmark = pytest.mark.stack
+
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "relay-test"
+QUEUE = "devstack-s3-events"  # the relay's default queue name
 HANDLER = textwrap.dedent(
     """
     import json, os, pathlib, uuid
@@ -78,6 +81,21 @@ def _deliveries(out: Path, count: int, timeout: float = 15.0) -> list[dict[str, 
     raise AssertionError(f"expected {count} deliveries, got {len(list(out.glob('*.json')))}")
 
 
+def _drained(moto_env: str, timeout: float = 15.0) -> None:
+    """Wait until the relay's queue holds no message, visible or in flight: every event S3
+    sent (moto sends them while ``put_object`` runs) has been delivered or dropped."""
+    sqs = boto3.client("sqs", endpoint_url=moto_env)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if all(counts[name] == "0" for name in names):
+            return
+        assert time.monotonic() < deadline, f"the relay's queue is not drained: {counts}"
+        time.sleep(0.05)
+
+
 def test_delivers_a_real_shaped_event_in_its_own_process(
     relay: tuple[ManagedProcess, Path], moto_env: str
 ) -> None:
@@ -104,7 +122,7 @@ def test_delivers_a_real_shaped_event_in_its_own_process(
     head = s3.head_object(Bucket=BUCKET, Key="vocab/incoming/v 7.json")
     assert obj["eTag"] == head["ETag"].strip('"')
     assert len(obj["sequencer"]) == 18
-    time.sleep(1.5)  # nothing else arrives: the other keys do not match the filter
+    _drained(moto_env)  # nothing else arrives: the other keys do not match the filter
     assert len(list(out.glob("*.json"))) == 1
 
 
@@ -140,7 +158,7 @@ def test_failing_handler_is_retried_then_dropped(
         time.sleep(0.1)
     assert "dropping the event for vocab/incoming/fail.json after 3 attempts" in proc.log_tail(50)
     assert "the handler failed on purpose" in proc.log_tail(200)
-    time.sleep(2.5)  # longer than the retry delay: no fourth attempt
+    _drained(moto_env)  # the message is gone: no fourth attempt can come
     assert len(list(out.glob("*.json"))) == 3
 
 

@@ -14,6 +14,8 @@ import xgboost as xgb
 
 from tests.devstack.conftest import N_FEATURES, Control
 
+pytestmark = pytest.mark.stack
+
 ROWS = np.array([[0, 1, 2, 0, 1], [2, 0, 2, 1, 0], [1, 1, 0, 2, 2]], dtype=float)
 
 

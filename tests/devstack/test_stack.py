@@ -23,6 +23,8 @@ from devstack.processes import free_port, live_processes
 from devstack.stack import Stack, StackSettings, chalice_env_conflicts
 from tests.devstack.conftest import Control
 
+pytestmark = pytest.mark.stack
+
 PROBE_BUCKET = "probe-bucket"
 PROBE_APP = textwrap.dedent(
     """

@@ -44,6 +44,8 @@ from training.local_stack import LocalStack
 from vocab_store import ModelRecord, Vocabulary
 from vocab_store.store import VocabularyStore
 
+pytestmark = pytest.mark.stack
+
 POSITIVE = "One of the best films I have ever seen. Brilliant acting, a wonderful story."
 NEGATIVE = "The worst movie I have ever seen. Awful acting, a boring and stupid plot."
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}

@@ -18,7 +18,7 @@ from training.local_stack import LocalStack
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-output"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import pytest
 from tests.e2e.conftest import call
 from training.local_stack import LocalStack
 
+pytestmark = pytest.mark.stack
+
 ORIGIN = "http://attacker.example"
 LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it (little-endian hex)
 LOOPBACK_V6 = {"00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}

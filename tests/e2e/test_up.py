@@ -22,6 +22,8 @@ from tests.e2e.test_stack import POSITIVE
 from tests.processes import descendants, start_time, still_running
 from tests.sentiment_api.conftest import local_project
 
+pytestmark = pytest.mark.stack
+
 SENTIMENT = Path(sys.executable).parent / "sentiment"
 READY = "Press Ctrl-C to stop every process."
 

@@ -33,6 +33,8 @@ from tests.sentiment_api.conftest import (
 )
 from vocab_store.store import VocabularyStore
 
+pytestmark = pytest.mark.stack
+
 CHALICE = Path(sys.executable).parent / "chalice"
 TTL = 1.0
 
