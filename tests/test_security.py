@@ -38,6 +38,7 @@ import boto3
 import pytest
 
 from tests.conftest import REPO, free_port
+from tests.sentiment_api.contract import LEAKS, MEDIA_TYPES
 
 APP_DIR = REPO / "sentiment_api"
 CHALICE = APP_DIR / ".chalice"
@@ -196,30 +197,6 @@ def test_no_debug_in_a_deployed_stage() -> None:
 
 # -- error bodies and CORS, through chalice's test client -----------------------------------------
 
-LEAKS = (
-    "Traceback",
-    "arn:",
-    "File ",
-    "line ",
-    "127.0.0.1",
-    "localhost",
-    "secret",
-    "boom",
-    "botocore",
-    "RuntimeError",
-    "KeyError",
-    "ValueError",
-    "RecursionError",
-    "LookupError",
-    "UnicodeDecodeError",
-    "ClientError",
-    "ReadTimeoutError",
-    "EndpointConnectionError",
-    "StoreUnavailable",
-    "InvalidVocabulary",
-)
-MEDIA_TYPES = ("text/plain", "application/json")
-
 
 def _check_body(body: bytes) -> None:
     text = body.decode("utf-8")
@@ -283,41 +260,8 @@ def test_no_route_allows_credentials(app: ModuleType, client: Any) -> None:
 
 TEXT = {"Content-Type": "text/plain"}
 JSON = {"Content-Type": "application/json"}
-REQUEST_ERRORS = [
-    ("/", TEXT, b"", 400),
-    ("/", TEXT, b"\xff\xfe", 400),
-    ("/", {"Content-Type": "text/plain; charset=rot13"}, b"x", 415),
-    ("/", {"Content-Type": "text/plain; charset=undefined"}, b"x", 415),
-    ("/predict", JSON, b"{nope", 400),
-    ("/predict", JSON, b"[" * 50_000 + b"]" * 50_000, 400),
-    ("/predict", JSON, b'{"review": 5}', 400),
-    ("/predict", TEXT, b"x" * 100_001, 413),
-    ("/predict", {"Content-Type": "image/png"}, b"\x89PNG", 415),
-    ("/batch", TEXT, b"good", 415),
-    ("/batch", JSON, b'{"reviews": []}', 400),
-]
-
-
-@pytest.mark.parametrize(("path", "headers", "body", "status"), REQUEST_ERRORS)
-def test_request_errors_name_no_internals(
-    client: Any, path: str, headers: dict[str, str], body: bytes, status: int
-) -> None:
-    response = client.http.post(path, headers=headers, body=body)
-    assert response.status_code == status
-    _check_cors(response)
-    _check_body(response.body)
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/predict"), ("PUT", "/"), ("DELETE", "/batch"), ("POST", "/health")],
-)
-def test_405_names_no_internals(client: Any, method: str, path: str) -> None:
-    response = client.http.request(method, path, headers=JSON, body=b'{"review": "good"}')
-    assert response.status_code == 405
-    _check_cors(response)
-    _check_body(response.body)
-    assert set(json.loads(response.body)) == {"error", "message"}
+# The request errors and 405s (statuses, CORS, bodies that name no internals) are cases of
+# the contract table (tests/sentiment_api/contract.py), run three ways.
 
 
 def test_s3_unreachable_names_no_internals(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:

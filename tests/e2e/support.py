@@ -4,9 +4,7 @@ handler's log lines, and what every answer must look like."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import re
 import time
 import urllib.parse
 import urllib.request
@@ -15,28 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Answer
+from tests.sentiment_api import contract
 from training.local_stack import LocalStack
 from vocab_store import Vocabulary
 from vocab_store.store import Pointer, VocabularyStore
-
-# One sentence for a person: a capital letter, no line break, one final full stop.
-_SENTENCE = re.compile(r"^[A-Z][^\n]*\.$")
-# What an error body must never carry.
-LEAKS = (
-    "Traceback",
-    "arn:",
-    'File "',
-    "Error:",
-    "Exception",
-    "botocore",
-    "KeyError",
-    "ValueError",
-    "RecursionError",
-    "LookupError",
-    "UnicodeError",
-    "ClientError",
-    "127.0.0.1",
-)
 
 
 def hook(stack: LocalStack, name: str, method: str = "GET", spec: Any = None) -> Any:
@@ -80,45 +60,11 @@ def live(stack: LocalStack) -> tuple[Pointer, Vocabulary]:
     return pointer, vocabularies.read(pointer.key)
 
 
-def check_sentence(message: Any) -> None:
-    assert isinstance(message, str) and _SENTENCE.match(message), message
-    assert not any(leak in message for leak in LEAKS), message
-
-
 def check_answer(answer: Answer) -> None:
-    """Every answer: no 5xx unless asked for, CORS without credentials, and either a verdict
-    or an error with one clear sentence."""
-    assert answer.headers.get("access-control-allow-origin") == "*", answer.headers
-    assert "access-control-allow-credentials" not in answer.headers
-    if answer.status >= 400:
-        body = answer.json()
-        assert set(body) == {"error", "message"}, body
-        check_sentence(body["message"])
-    elif answer.headers["content-type"].startswith("text/plain"):
-        assert answer.body in (b"0", b"1"), answer.body
-    else:
-        body = answer.json()
-        for item in body.get("results", []):
-            if "error" in item:
-                check_sentence(item["message"])
-                assert 400 <= item["status"] < 500
-            else:
-                assert item["sentiment"] in (0, 1)
-
-
-def post_without_content_type(url: str, body: bytes, timeout: float = 30.0) -> Answer:
-    """POST with no Content-Type header at all (urllib always adds one)."""
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        connection.putrequest("POST", parts.path or "/", skip_accept_encoding=True)
-        connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body)
-        response = connection.getresponse()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        return Answer(response.status, headers, response.read())
-    finally:
-        connection.close()
+    """Every answer: CORS without credentials, and either a verdict or an error with one
+    clear sentence (the contract's rules, ``tests/sentiment_api/contract.py``)."""
+    contract.check_cors(answer)
+    contract.check_body(answer)
 
 
 def refresh_log_lines(stack: LocalStack) -> list[dict[str, Any]]:

@@ -1,5 +1,7 @@
 """Hostile input against the running local stack (issue 8): a corpus of awkward and
-malicious reviews and bodies, sent as text/plain, as JSON and through /batch.
+malicious reviews, sent as text/plain, as JSON and through /batch. (Hostile *bodies*: bad
+bytes, charsets, content types, JSON and batch shapes, sizes, are cases of the contract
+table, ``tests/sentiment_api/contract.py``, run here against the stack too.)
 
 For every answer: never a 5xx, CORS headers without credentials, a verdict or one clear
 sentence. For every request: what reached the SageMaker runtime (recorded by the local
@@ -22,19 +24,16 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Answer, call
-from tests.e2e.support import (
-    check_answer,
-    clear_invocations,
-    invocations,
-    live,
-    post_without_content_type,
-)
+from tests.e2e.support import check_answer, clear_invocations, invocations, live
+from tests.sentiment_api import contract
 from training.local_stack import LocalStack
+
+pytestmark = pytest.mark.stack
 
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
 JSON = {"Content-Type": "application/json"}
-LIMIT = 100_000  # SENTIMENT_MAX_REVIEW_BYTES of the local stage
-ORIGIN = "http://evil.example"
+LIMIT = contract.LIMIT
+ORIGIN = contract.ORIGIN
 
 # Reviews that are valid text: each must get a verdict, in every mode.
 REVIEWS: dict[str, str] = {
@@ -75,90 +74,6 @@ REVIEWS: dict[str, str] = {
 JSON_ONLY = {"lone-surrogates": "great \ud800 film \udfff\udbff end"}
 NO_KNOWN_TERM = ("out-of-vocabulary", "only-stopwords", "only-punctuation", "only-nul")
 
-# Raw text/plain bodies and what they must get.
-RAW: list[tuple[str, bytes, str | None, int]] = [
-    ("invalid-utf8", b"great \xff\xfe film", "text/plain", 400),
-    ("truncated-utf8", b"good film \xe2\x82", "text/plain; charset=utf-8", 400),
-    ("overlong-utf8", b"\xc0\xaf\xe0\x80\xaf", "text/plain", 400),
-    ("surrogate-bytes", "great \ud800 film".encode("utf-8", "surrogatepass"), "text/plain", 400),
-    ("empty", b"", "text/plain", 400),
-    ("whitespace", " \t\r\n\u00a0\u2003\u3000".encode(), "text/plain", 400),
-    ("one-megabyte", b"great movie " * 87_382, "text/plain", 413),
-    ("one-byte-over", b"x" * (LIMIT + 1), "text/plain", 413),
-    ("at-the-limit", b"great " * (LIMIT // 6) + b"x" * (LIMIT % 6), "text/plain", 200),
-    (
-        "latin-1",
-        "Superb, caf\u00e9 na\u00efve".encode("latin-1"),
-        "text/plain; charset=latin-1",
-        200,
-    ),
-    ("utf-16", "great film".encode("utf-16"), "text/plain; charset=utf-16", 200),
-    ("utf-16-odd-bytes", b"\xff\xfeg\x00r\x00e", "text/plain; charset=utf-16", 400),
-    ("unknown-charset", b"great", "text/plain; charset=klingon", 415),
-    ("codec-not-a-charset", b"great", "text/plain; charset=rot13", 415),
-    ("binary-codec", b"Z3JlYXQ=", "text/plain; charset=base64", 415),
-    ("undefined-charset", b"great", "text/plain; charset=undefined", 415),
-    ("no-content-type", b"great film", None, 200),
-    ("shouting-content-type", b"great film", "TEXT/PLAIN; CHARSET=UTF-8", 200),
-    ("messy-content-type", b"great film", 'text/plain;;; charset="utf-8"; x=y', 200),
-    ("html", b"<p>great</p>", "text/html", 415),
-    ("form", b"review=great", "application/x-www-form-urlencoded", 415),
-    ("multipart", b"--x\r\n\r\ngreat\r\n--x--", "multipart/form-data; boundary=x", 415),
-    ("json-that-is-text", b"great film", "application/json", 400),
-]
-
-# JSON bodies for / and /predict, and what they must get.
-JSON_BODIES: list[tuple[str, bytes, int]] = [
-    ("array", b"[]", 400),
-    ("null", b"null", 400),
-    ("number", b"42", 400),
-    ("huge-number", b"1e999", 400),
-    ("huge-integer", b"1" * 5_000, 400),
-    ("string", b'"great film"', 400),
-    ("boolean", b"true", 400),
-    ("empty-object", b"{}", 400),
-    ("review-null", b'{"review": null}', 400),
-    ("review-number", b'{"review": 5}', 400),
-    ("review-nan", b'{"review": NaN}', 400),
-    ("review-list", b'{"review": ["great"]}', 400),
-    ("review-object", b'{"review": {"text": "great"}}', 400),
-    ("review-empty", b'{"review": ""}', 400),
-    ("review-blank", b'{"review": " \\n\\t\\u00a0"}', 400),
-    ("extra-field", b'{"review": "great", "user": "x"}', 400),
-    ("wrong-name", b'{"Review": "great"}', 400),
-    ("batch-shape", b'{"reviews": ["great"]}', 400),
-    ("nested-deep", b"[" * 20_000 + b"]" * 20_000, 400),
-    ("nested-object-deep", b'{"review": ' * 5_000 + b'"x"' + b"}" * 5_000, 400),
-    ("not-json", b"{review: great}", 400),
-    ("trailing-garbage", b'{"review": "great"} {}', 400),
-    ("byte-order-mark", b'\xef\xbb\xbf{"review": "great"}', 400),
-    ("invalid-utf8", b'{"review": "great \xff film"}', 400),
-    ("too-large", json.dumps({"review": "great " * 200_000}).encode(), 413),
-    # Duplicate names: the last one wins, as in the browser's JSON.parse.
-    ("duplicate-keys", b'{"review": "awful", "review": "great"}', 200),
-    ("escaped", b'{"review": "\\u0067reat \\"film\\" \\/ \\\\ \\u0000"}', 200),
-]
-
-# Bodies for /batch, and what they must get (200: per-item answers).
-BATCH_BODIES: list[tuple[str, bytes, int]] = [
-    ("array", b"[]", 400),
-    ("null", b"null", 400),
-    ("number", b"7", 400),
-    ("empty-list", b'{"reviews": []}', 400),
-    ("list-of-26", json.dumps({"reviews": ["great"] * 26}).encode(), 400),
-    ("reviews-string", b'{"reviews": "great"}', 400),
-    ("reviews-null", b'{"reviews": null}', 400),
-    ("reviews-object", b'{"reviews": {"0": "great"}}', 400),
-    ("wrong-name", b'{"review": ["great"]}', 400),
-    ("extra-field", b'{"reviews": ["great"], "x": 1}', 400),
-    ("nested-deep", b'{"reviews": [' + b"[" * 20_000 + b"]" * 20_000 + b"]}", 400),
-    ("not-json", b"{reviews: [great]}", 400),
-    ("no-valid-item", b'{"reviews": [null, 5, 1.5, true, {}, [], "", "  "]}', 200),
-    ("mixed", b'{"reviews": ["great", null, "awful", {"review": "x"}, "\\u0000"]}', 200),
-    ("item-over-the-limit", json.dumps({"reviews": ["great", "x" * 1_000_000]}).encode(), 200),
-    ("twenty-five", json.dumps({"reviews": ["great film"] * 25}).encode(), 200),
-]
-
 
 @pytest.fixture(scope="module")
 def served(local_stack: LocalStack) -> tuple[int, str, str]:
@@ -170,10 +85,7 @@ def served(local_stack: LocalStack) -> tuple[int, str, str]:
 
 def send(stack: LocalStack, path: str, body: bytes, headers: dict[str, str]) -> Answer:
     clear_invocations(stack)
-    if "Content-Type" in headers:
-        answer = call(stack.api_url + path, body, headers={"Origin": ORIGIN, **headers})
-    else:
-        answer = post_without_content_type(stack.api_url + path, body)
+    answer = call(stack.api_url + path, body, headers={"Origin": ORIGIN, **headers})
     assert answer.status < 500, (answer.status, answer.body[:300])
     check_answer(answer)
     return answer
@@ -182,21 +94,7 @@ def send(stack: LocalStack, path: str, body: bytes, headers: dict[str, str]) -> 
 def check_sent(stack: LocalStack, served: tuple[int, str, str], rows: int) -> None:
     """What reached the runtime: ``rows`` rows of exactly the vocabulary's width, in one
     invocation (nothing at all for ``rows == 0``)."""
-    features, content_type, endpoint = served
-    sent = invocations(stack)
-    if rows == 0:
-        assert sent == []
-        return
-    assert len(sent) == 1, sent
-    (invocation,) = sent
-    assert invocation["endpoint"] == endpoint
-    assert invocation["content_type"] == content_type
-    assert invocation["rows"] == rows
-    if content_type == "text/csv":  # dense: every row has every column
-        assert invocation["widths"] == [features] * rows
-    else:  # libsvm: the highest 1-based index present, never past the last column
-        assert all(1 <= width <= features for width in invocation["widths"]), invocation
-    assert invocation["status"] == 200
+    contract.check_sent(rows, invocations(stack), served)
 
 
 ALL_REVIEWS = {**REVIEWS, **JSON_ONLY}
@@ -238,65 +136,10 @@ def test_the_whole_corpus_in_one_batch(local_stack: LocalStack, served: Any) -> 
     check_sent(local_stack, served, len(reviews))
 
 
-@pytest.mark.parametrize(
-    ("name", "body", "content_type", "status"), RAW, ids=[case[0] for case in RAW]
-)
-def test_raw_text_bodies(
-    local_stack: LocalStack,
-    served: Any,
-    name: str,
-    body: bytes,
-    content_type: str | None,
-    status: int,
-) -> None:
-    headers = {"Content-Type": content_type} if content_type else {}
-    for path in ("", "predict"):
-        answer = send(local_stack, path, body, headers)
-        assert answer.status == status, answer.body[:300]
-        check_sent(local_stack, served, 1 if status == 200 else 0)
-
-
-@pytest.mark.parametrize(("name", "body", "status"), JSON_BODIES, ids=[c[0] for c in JSON_BODIES])
-def test_json_shapes(
-    local_stack: LocalStack, served: Any, name: str, body: bytes, status: int
-) -> None:
-    for path in ("", "predict"):
-        answer = send(local_stack, path, body, JSON)
-        assert answer.status == status, answer.body[:300]
-        check_sent(local_stack, served, 1 if status == 200 else 0)
-
-
 def test_duplicate_keys_take_the_last_like_json_parse(local_stack: LocalStack) -> None:
     last = send(local_stack, "predict", b'{"review": "awful", "review": "great"}', JSON).json()
     great = send(local_stack, "predict", b'{"review": "great"}', JSON).json()
     assert last["probability"] == great["probability"]
-
-
-@pytest.mark.parametrize(("name", "body", "status"), BATCH_BODIES, ids=[c[0] for c in BATCH_BODIES])
-def test_batch_shapes(
-    local_stack: LocalStack, served: Any, name: str, body: bytes, status: int
-) -> None:
-    answer = send(local_stack, "batch", body, JSON)
-    assert answer.status == status, answer.body[:300]
-    if status != 200:
-        check_sent(local_stack, served, 0)
-        return
-    reviews = json.loads(body)["reviews"]
-    valid = [r for r in reviews if isinstance(r, str) and r.strip() and len(r) <= LIMIT]
-    results = answer.json()["results"]
-    assert len(results) == len(reviews)
-    assert [("sentiment" in r) for r in results] == [r in valid for r in reviews]
-    check_sent(local_stack, served, len(valid))
-
-
-@pytest.mark.parametrize(
-    "content_type", ["text/plain", None, "application/x-www-form-urlencoded", "text/csv"]
-)
-def test_batch_wants_json(local_stack: LocalStack, served: Any, content_type: str | None) -> None:
-    headers = {"Content-Type": content_type} if content_type else {}
-    answer = send(local_stack, "batch", b'{"reviews": ["great"]}', headers)
-    assert answer.status == 415
-    check_sent(local_stack, served, 0)
 
 
 def test_a_review_with_no_known_term_gets_the_models_answer_for_an_empty_row(

@@ -1,4 +1,8 @@
-"""The routes through chalice's test client: vocabulary in moto's S3, endpoint stubbed."""
+"""The routes through chalice's test client: vocabulary in moto's S3, endpoint stubbed.
+
+The table of requests and the answers they must get (bad requests, methods, statuses, CORS)
+is the contract's (``contract.py``, run three ways by ``test_contract.py``); here are the
+answers that need a stubbed endpoint, a fault or a setting."""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ from botocore.stub import ANY
 from chalice.test import Client
 
 from tests.sentiment_api.conftest import ENDPOINT, Emitted, Runtime, live, make_vocabulary
+from tests.sentiment_api.contract import NOT_ALLOWED, Case
 from vocab_store import Encoder
 from vocab_store.store import VocabularyStore
 
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
 JSON = {"Content-Type": "application/json"}
 REVIEW = "A wonderful film, superb acting, the best of the year."
-NOT_POST = ("GET", "PUT", "PATCH", "DELETE")
 # A Cyrillic review of 46 KB: 2 UTF-8 bytes a letter, 6 bytes as a JSON \uXXXX escape (130 KB).
 CYRILLIC = ("Отличный фильм, прекрасная игра актёров и великолепная музыка. " * 500)[:25_000]
 
@@ -99,39 +103,6 @@ def test_batch_answers_by_index_with_per_item_errors(
     runtime.stub.assert_no_pending_responses()  # one multi-row call
 
 
-def test_batch_over_25_is_400(client: Client, vocab: Any) -> None:
-    body = json.dumps({"reviews": ["good"] * 26})
-    response = client.http.post("/batch", headers=JSON, body=body)
-    assert response.status_code == 400
-
-
-@pytest.mark.parametrize(
-    ("headers", "body", "status"),
-    [
-        (TEXT, b"", 400),
-        (TEXT, b"  \n\t ", 400),
-        (TEXT, b"\xff\xfe bad bytes", 400),
-        (JSON, b'{"text": "wrong key"}', 400),
-        (JSON, b'["review"]', 400),
-        (JSON, b"{not json", 400),
-        (JSON, b'{"review": 5}', 400),
-        (TEXT, b"a" * 100_001, 413),
-        ({"Content-Type": "application/x-www-form-urlencoded"}, b"review=good", 415),
-        ({"Content-Type": "text/plain; charset=klingon"}, b"good", 415),
-        ({"Content-Type": "text/plain; charset=utf\x00-8"}, b"good", 415),
-    ],
-)
-def test_bad_requests_get_one_sentence_and_cors(
-    client: Client, headers: dict[str, str], body: bytes, status: int
-) -> None:
-    # No vocabulary and no endpoint needed: the request is refused before either.
-    response = client.http.post("/predict", headers=headers, body=body)
-    assert response.status_code == status
-    _cors(response)
-    message = response.json_body["message"]
-    assert message.endswith(".") and "\n" not in message and "Traceback" not in message
-
-
 @pytest.mark.parametrize(
     "review",
     [CYRILLIC, '"\\' * 30_000 + " great", "\n\t\x01" * 16_000 + "great"],
@@ -147,22 +118,6 @@ def test_the_limit_is_on_the_decoded_reviews_utf8_not_its_json_escapes(
     response = client.http.post("/predict", headers=JSON, body=body)
     assert response.status_code == 200, response.body
     assert response.json_body["sentiment"] == 1
-
-
-def test_a_review_over_the_limit_once_decoded_is_413_naming_the_limit(client: Client) -> None:
-    review = "é" * 50_001  # 100,002 UTF-8 bytes
-    for headers, body in [
-        (JSON, json.dumps({"review": review}).encode()),
-        (JSON, json.dumps({"review": review}, ensure_ascii=False).encode()),
-        (TEXT, review.encode()),
-        ({"Content-Type": "text/plain; charset=latin-1"}, review.encode("latin-1")),
-    ]:
-        response = client.http.post("/predict", headers=headers, body=body)
-        assert response.status_code == 413, (headers, len(body))
-        assert response.json_body["message"] == (
-            "The review is too long; the limit is 100000 bytes."
-        )
-        _cors(response)
 
 
 def test_the_raw_body_has_a_generous_cap_of_its_own(client: Client) -> None:
@@ -209,28 +164,16 @@ def test_size_limit_is_a_setting(
     assert "10 bytes" in response.json_body["message"]
 
 
-NOT_ALLOWED = [
-    *[(path, m, "POST, OPTIONS") for path in ("/", "/predict") for m in NOT_POST],
-    *[("/batch", m, "POST, OPTIONS") for m in NOT_POST],
-    *[("/health", m, "GET, OPTIONS") for m in ("POST", "PUT", "PATCH", "DELETE")],
-]
-
-
-@pytest.mark.parametrize(("path", "method", "allow"), NOT_ALLOWED)
-def test_every_other_method_gets_our_405(
-    client: Client, emitted: Emitted, path: str, method: str, allow: str
+@pytest.mark.parametrize("case", NOT_ALLOWED, ids=[case.id for case in NOT_ALLOWED])
+def test_every_other_method_gets_our_405_and_one_log_line(
+    client: Client, emitted: Emitted, case: Case
 ) -> None:
-    # A body and a content type a predict route takes: the method alone is wrong.
-    response = client.http.request(method, path, headers=TEXT, body=REVIEW.encode())
+    # The answer itself is the contract's (test_contract.py); the log line is ours.
+    body = case.body or b""
+    response = client.http.request(case.method, case.path, headers=case.headers, body=body)
     assert response.status_code == 405
-    assert response.headers["Allow"] == allow
-    _cors(response)
-    assert response.json_body["error"] == "MethodNotAllowed"
-    message = response.json_body["message"]
-    assert message.startswith(f"Use {allow.split(',')[0]} ") and message.endswith(".")
-    assert "\n" not in message
     (line,) = emitted.lines()
-    assert (line["route"], line["status"]) == (f"{method} {path}", 405)
+    assert (line["route"], line["status"]) == (f"{case.method} {case.path}", 405)
     assert line["error"] == "MethodNotAllowed"
 
 

@@ -1,0 +1,431 @@
+"""The HTTP contract as one table: a request (method, path, headers, body) and what its
+answer must be (status, body, headers). ``test_contract.py`` runs every case three ways:
+chalice's test client, API Gateway proxy events through the Lambda handler, and the running
+local stack over real HTTP.
+
+Every answer, whatever the case: CORS for any origin and never with credentials or a cookie;
+an error is ``{"error", "message"}`` with one sentence that names no internals (no
+traceback, exception name, ARN, address, path or key); a ``text/plain`` verdict is ``0`` or
+``1``; a JSON verdict is a ``sentiment`` of 0 or 1 with its label and probability.
+
+``rows`` says what must reach the SageMaker runtime: that many rows, in one invocation, each
+exactly the live vocabulary's width, or nothing at all (0) when the request is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.e2e.conftest import Answer
+
+LIMIT = 100_000  # SENTIMENT_MAX_REVIEW_BYTES: the test stage's and the local stage's default
+ORIGIN = "http://evil.example"
+TEXT = "text/plain;charset=UTF-8"
+JSON = "application/json"
+REVIEW = "A wonderful film, superb acting, the best of the year."
+TOO_LONG = re.escape(f"The review is too long; the limit is {LIMIT} bytes.")
+
+# One sentence for a person: a capital letter, no line break, one final full stop.
+SENTENCE = re.compile(r"[A-Z][^\n]*\.")
+# What an error body must never carry.
+LEAKS = (
+    "Traceback",
+    'File "',
+    "File ",
+    "line ",
+    "arn:",
+    "127.0.0.1",
+    "localhost",
+    "secret",
+    "boom",
+    "botocore",
+    "Error:",
+    "Exception",
+    "RuntimeError",
+    "KeyError",
+    "ValueError",
+    "RecursionError",
+    "LookupError",
+    "UnicodeError",
+    "UnicodeDecodeError",
+    "ClientError",
+    "ReadTimeoutError",
+    "EndpointConnectionError",
+    "StoreUnavailable",
+    "InvalidVocabulary",
+)
+MEDIA_TYPES = ("text/plain", "application/json")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request and what its answer must be.
+
+    ``content_type=None`` sends no Content-Type header at all. ``answer`` is ``"text"``,
+    ``"json"``, ``"batch"``, ``"health"`` or ``"error"``; ``message`` is a regular
+    expression the error's whole message must match; ``allow`` the 405's Allow header;
+    ``items`` a batch's per-review outcome (True: a verdict, False: an error).
+    """
+
+    id: str
+    method: str
+    path: str
+    content_type: str | None
+    body: bytes | None
+    status: int
+    answer: str = "error"
+    rows: int | None = None
+    message: str | None = None
+    allow: str | None = None
+    error: str | None = None
+    items: tuple[bool, ...] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        headers = {"Origin": ORIGIN}
+        if self.content_type is not None:
+            headers["Content-Type"] = self.content_type
+        return headers
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether the answer needs a live vocabulary and an endpoint that answers."""
+        return self.status == 200
+
+
+def _verdict_answer(path: str, content_type: str | None) -> str:
+    wants_json = (content_type or "").lower().startswith(JSON)
+    return "json" if wants_json else "text"
+
+
+def post(
+    id: str,
+    path: str,
+    content_type: str | None,
+    body: bytes,
+    status: int,
+    **expected: Any,
+) -> Case:
+    """A POST to a predict route: a verdict (in the form the request asked for) and one row
+    sent when ``status`` is 200, an error and nothing sent otherwise."""
+    answer = _verdict_answer(path, content_type) if status == 200 else "error"
+    rows = 1 if status == 200 else 0
+    return Case(id, "POST", path, content_type, body, status, answer, rows, **expected)
+
+
+def batch(id: str, content_type: str | None, body: bytes, status: int, **expected: Any) -> Case:
+    """A POST to /batch: per-review answers (computed from the body as the API must) when
+    ``status`` is 200, an error and nothing sent otherwise."""
+    if status != 200:
+        return Case(id, "POST", "/batch", content_type, body, status, "error", 0, **expected)
+    reviews = json.loads(body)["reviews"]
+    items = tuple(_valid(review) for review in reviews)
+    return Case(id, "POST", "/batch", content_type, body, 200, "batch", sum(items), items=items)
+
+
+def _valid(review: Any) -> bool:
+    return isinstance(review, str) and bool(review.strip()) and len(review.encode()) <= LIMIT
+
+
+def _both(cases: Iterable[tuple[str, str | None, bytes, int]], **expected: Any) -> list[Case]:
+    """Each case on ``/`` and on ``/predict``: the two routes are one contract."""
+    return [
+        post(f"{path.strip('/') or 'index'}-{name}", path, content_type, body, status, **expected)
+        for name, content_type, body, status in cases
+        for path in ("/", "/predict")
+    ]
+
+
+# -- text/plain and other bodies for / and /predict ------------------------------------------
+
+LATIN_1 = "Superb, caf\u00e9 na\u00efve".encode("latin-1")
+
+RAW: list[tuple[str, str | None, bytes, int]] = [
+    ("empty", TEXT, b"", 400),
+    ("empty-plain", "text/plain", b"", 400),
+    ("blank", TEXT, b"  \n\t ", 400),
+    ("whitespace", "text/plain", " \t\r\n\u00a0\u2003\u3000".encode(), 400),
+    ("bad-bytes", TEXT, b"\xff\xfe bad bytes", 400),
+    ("bad-bytes-only", "text/plain", b"\xff\xfe", 400),
+    ("invalid-utf8", "text/plain", b"great \xff\xfe film", 400),
+    ("truncated-utf8", "text/plain; charset=utf-8", b"good film \xe2\x82", 400),
+    ("overlong-utf8", "text/plain", b"\xc0\xaf\xe0\x80\xaf", 400),
+    ("surrogate-bytes", "text/plain", "great \ud800 film".encode("utf-8", "surrogatepass"), 400),
+    ("one-megabyte", "text/plain", b"great movie " * 87_382, 413),
+    ("one-byte-over", "text/plain", b"x" * (LIMIT + 1), 413),
+    ("at-the-limit", "text/plain", b"great " * (LIMIT // 6) + b"x" * (LIMIT % 6), 200),
+    ("latin-1", "text/plain; charset=latin-1", LATIN_1, 200),
+    ("utf-16", "text/plain; charset=utf-16", "great film".encode("utf-16"), 200),
+    ("utf-16-odd-bytes", "text/plain; charset=utf-16", b"\xff\xfeg\x00r\x00e", 400),
+    ("unknown-charset", "text/plain; charset=klingon", b"great", 415),
+    ("codec-not-a-charset", "text/plain; charset=rot13", b"great", 415),
+    ("binary-codec", "text/plain; charset=base64", b"Z3JlYXQ=", 415),
+    ("undefined-charset", "text/plain; charset=undefined", b"great", 415),
+    ("nul-in-charset", "text/plain; charset=utf\x00-8", b"good", 415),
+    ("no-content-type", None, b"great film", 200),
+    ("shouting-content-type", "TEXT/PLAIN; CHARSET=UTF-8", b"great film", 200),
+    ("messy-content-type", 'text/plain;;; charset="utf-8"; x=y', b"great film", 200),
+    ("utf-8-text", TEXT, REVIEW.encode(), 200),
+    ("xml", "application/xml", b"<review/>", 415),
+    ("html", "text/html", b"<p>great</p>", 415),
+    ("png", "image/png", b"\x89PNG", 415),
+    ("form", "application/x-www-form-urlencoded", b"review=great", 415),
+    ("multipart", "multipart/form-data; boundary=x", b"--x\r\n\r\ngreat\r\n--x--", 415),
+]
+
+# JSON bodies for / and /predict.
+JSON_BODIES: list[tuple[str, str | None, bytes, int]] = [
+    (f"json-{name}", JSON, body, status)
+    for name, body, status in [
+        ("that-is-text", b"great film", 400),
+        ("array", b"[]", 400),
+        ("array-of-review", b'["review"]', 400),
+        ("null", b"null", 400),
+        ("number", b"42", 400),
+        ("huge-number", b"1e999", 400),
+        ("huge-integer", b"1" * 5_000, 400),
+        ("string", b'"great film"', 400),
+        ("boolean", b"true", 400),
+        ("empty-object", b"{}", 400),
+        ("review-null", b'{"review": null}', 400),
+        ("review-number", b'{"review": 5}', 400),
+        ("review-nan", b'{"review": NaN}', 400),
+        ("review-list", b'{"review": ["great"]}', 400),
+        ("review-object", b'{"review": {"text": "great"}}', 400),
+        ("review-empty", b'{"review": ""}', 400),
+        ("review-blank", b'{"review": " \\n\\t\\u00a0"}', 400),
+        ("extra-field", b'{"review": "great", "user": "x"}', 400),
+        ("wrong-name", b'{"Review": "great"}', 400),
+        ("text-field", b'{"text": "wrong key"}', 400),
+        ("batch-shape", b'{"reviews": ["great"]}', 400),
+        ("nested-deep", b"[" * 20_000 + b"]" * 20_000, 400),
+        ("nested-deeper", b"[" * 50_000 + b"]" * 50_000, 400),
+        ("nested-object-deep", b'{"review": ' * 5_000 + b'"x"' + b"}" * 5_000, 400),
+        ("not-json", b"{review: great}", 400),
+        ("not-json-brace", b"{not json", 400),
+        ("trailing-garbage", b'{"review": "great"} {}', 400),
+        ("byte-order-mark", b'\xef\xbb\xbf{"review": "great"}', 400),
+        ("invalid-utf8", b'{"review": "great \xff film"}', 400),
+        ("too-large", json.dumps({"review": "great " * 200_000}).encode(), 413),
+        # Duplicate names: the last one wins, as in the browser's JSON.parse.
+        ("duplicate-keys", b'{"review": "awful", "review": "great"}', 200),
+        ("escaped", b'{"review": "\\u0067reat \\"film\\" \\/ \\\\ \\u0000"}', 200),
+        ("review", json.dumps({"review": REVIEW}).encode(), 200),
+    ]
+]
+
+# The limit is on the review's UTF-8 bytes once decoded, whatever the encoding of the body.
+OVER_THE_LIMIT = "\u00e9" * (LIMIT // 2 + 1)  # 100,002 UTF-8 bytes
+TOO_LONG_BODIES: list[tuple[str, str | None, bytes, int]] = [
+    ("over-json-escaped", JSON, json.dumps({"review": OVER_THE_LIMIT}).encode(), 413),
+    (
+        "over-json-raw",
+        JSON,
+        json.dumps({"review": OVER_THE_LIMIT}, ensure_ascii=False).encode(),
+        413,
+    ),
+    ("over-utf-8", TEXT, OVER_THE_LIMIT.encode(), 413),
+    ("over-latin-1", "text/plain; charset=latin-1", OVER_THE_LIMIT.encode("latin-1"), 413),
+]
+
+# -- /batch ----------------------------------------------------------------------------------
+
+BATCH: list[Case] = [
+    batch(f"batch-{name}", JSON, body, status)
+    for name, body, status in [
+        ("array", b"[]", 400),
+        ("null", b"null", 400),
+        ("number", b"7", 400),
+        ("empty-list", b'{"reviews": []}', 400),
+        ("list-of-26", json.dumps({"reviews": ["great"] * 26}).encode(), 400),
+        ("reviews-string", b'{"reviews": "great"}', 400),
+        ("reviews-not-a-list", b'{"reviews": "not a list"}', 400),
+        ("reviews-null", b'{"reviews": null}', 400),
+        ("reviews-object", b'{"reviews": {"0": "great"}}', 400),
+        ("wrong-name", b'{"review": ["great"]}', 400),
+        ("extra-field", b'{"reviews": ["great"], "x": 1}', 400),
+        ("nested-deep", b'{"reviews": [' + b"[" * 20_000 + b"]" * 20_000 + b"]}", 400),
+        ("not-json", b"{reviews: [great]}", 400),
+        ("no-valid-item", b'{"reviews": [null, 5, 1.5, true, {}, [], "", "  "]}', 200),
+        ("mixed", b'{"reviews": ["great", null, "awful", {"review": "x"}, "\\u0000"]}', 200),
+        ("item-over-the-limit", json.dumps({"reviews": ["great", "x" * 1_000_000]}).encode(), 200),
+        ("twenty-five", json.dumps({"reviews": ["great film"] * 25}).encode(), 200),
+        ("some-blank", json.dumps({"reviews": ["Awful plot.", "  ", REVIEW]}).encode(), 200),
+    ]
+] + [
+    batch(f"batch-wants-json-{name}", content_type, b'{"reviews": ["great"]}', 415)
+    for name, content_type in [
+        ("text", "text/plain"),
+        ("none", None),
+        ("form", "application/x-www-form-urlencoded"),
+        ("csv", "text/csv"),
+    ]
+]
+
+# -- methods ---------------------------------------------------------------------------------
+
+NOT_POST = ("GET", "PUT", "PATCH", "DELETE")
+NOT_GET = ("POST", "PUT", "PATCH", "DELETE")
+POST = "POST, OPTIONS"  # what the Allow header says: what the preflight allows
+GET = "GET, OPTIONS"
+
+
+def _not_allowed(
+    path: str, method: str, allow: str, content_type: str | None, body: bytes | None
+) -> Case:
+    """A method the route does not serve: the app's 405, with the methods it does serve
+    (what the preflight allows) in Allow and a sentence naming the first."""
+    kind = "json" if content_type == JSON else "text" if content_type else "bare"
+    return Case(
+        f"{path.strip('/') or 'index'}-{method.lower()}-{kind}",
+        method,
+        path,
+        content_type,
+        body,
+        405,
+        rows=0,
+        allow=allow,
+        error="MethodNotAllowed",
+        message=f"Use {allow.split(',')[0]} .*",
+    )
+
+
+# Every other method gets the app's own 405, whatever it carries: a body and a content type
+# a predict route takes, a JSON body, or nothing at all.
+NOT_ALLOWED: list[Case] = [
+    *[
+        _not_allowed(path, method, POST, TEXT, REVIEW.encode())
+        for path in ("/", "/predict", "/batch")
+        for method in NOT_POST
+    ],
+    *[_not_allowed("/health", method, GET, TEXT, REVIEW.encode()) for method in NOT_GET],
+    *[
+        _not_allowed(path, method, allow, JSON, b'{"review": "good"}')
+        for path, method, allow in [
+            ("/predict", "GET", POST),
+            ("/", "PUT", POST),
+            ("/batch", "DELETE", POST),
+            ("/health", "POST", GET),
+        ]
+    ],
+    _not_allowed("/predict", "GET", POST, None, None),
+]
+
+# -- the table -------------------------------------------------------------------------------
+
+CASES: list[Case] = [
+    *_both(RAW),
+    *_both(JSON_BODIES),
+    *_both(TOO_LONG_BODIES, message=TOO_LONG),
+    *BATCH,
+    *NOT_ALLOWED,
+    Case("health", "GET", "/health", None, None, 200, "health", rows=1),
+]
+
+
+def _ids_are_unique() -> None:
+    seen: set[str] = set()
+    for case in CASES:
+        assert case.id not in seen, case.id
+        seen.add(case.id)
+
+
+_ids_are_unique()
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def check_sentence(message: Any) -> None:
+    """One sentence for a person, naming no internals."""
+    assert isinstance(message, str) and SENTENCE.fullmatch(message), message
+    assert not any(leak in message for leak in LEAKS), message
+    without_media_types = message
+    for media_type in MEDIA_TYPES:
+        without_media_types = without_media_types.replace(media_type, "")
+    assert "/" not in without_media_types, message  # no path, URL or key
+
+
+def check_cors(answer: Answer) -> None:
+    assert answer.headers.get("access-control-allow-origin") == "*", answer.headers
+    assert "access-control-allow-credentials" not in answer.headers
+    assert "set-cookie" not in answer.headers
+
+
+def check_answer(case: Case, answer: Answer) -> None:
+    """Everything the contract says about ``case``'s answer."""
+    assert answer.status == case.status, (case.id, answer.status, answer.body[:300])
+    check_cors(answer)
+    check_body(answer)
+    media = answer.headers.get("content-type", "")
+    if case.answer == "error":
+        assert media.startswith(JSON), media
+        body = json.loads(answer.body)
+        if case.message is not None:
+            assert re.fullmatch(case.message, body["message"]), body["message"]
+        if case.error is not None:
+            assert body["error"] == case.error, body
+        if case.allow is not None:
+            assert answer.headers["allow"] == case.allow, answer.headers
+    elif case.answer == "text":
+        assert media.startswith("text/plain"), media
+    elif case.answer == "json":
+        assert media.startswith(JSON), media
+        body = json.loads(answer.body)
+        assert body["label"] == ("positive" if body["sentiment"] == 1 else "negative"), body
+        assert 0.0 <= body["probability"] <= 1.0, body
+        assert isinstance(body["vocabulary_version"], int) and body["model"], body
+    elif case.answer == "batch":
+        results = json.loads(answer.body)["results"]
+        assert [r["index"] for r in results] == list(range(len(results)))
+        assert case.items is not None
+        assert [("sentiment" in r) for r in results] == list(case.items), results
+    elif case.answer == "health":
+        body = json.loads(answer.body)
+        assert body["status"] == "ok" and body["endpoint"]["answers"] is True, body
+        assert isinstance(body["vocabulary"]["version"], int), body
+
+
+def check_body(answer: Answer) -> None:
+    """What every answer's body must be, whatever was asked: no case needed."""
+    if answer.status >= 400:
+        body = json.loads(answer.body)
+        assert set(body) == {"error", "message"}, body
+        check_sentence(body["message"])
+    elif answer.headers["content-type"].startswith("text/plain"):
+        assert answer.body in (b"0", b"1"), answer.body
+    else:
+        body = json.loads(answer.body)
+        if "sentiment" in body:
+            assert body["sentiment"] in (0, 1), body
+        for item in body.get("results", []):
+            if "error" in item:
+                check_sentence(item["message"])
+                assert 400 <= item["status"] < 500, item
+            else:
+                assert item["sentiment"] in (0, 1), item
+
+
+def check_sent(rows: int, sent: list[dict[str, Any]], served: tuple[int, str, str] | None) -> None:
+    """What reached the runtime: ``rows`` rows of exactly the vocabulary's width (``served``:
+    its feature count, content type and endpoint), in one invocation; nothing at all for 0.
+    A libsvm row's width is its highest 1-based index: never past the last column."""
+    if rows == 0:
+        assert sent == [], sent
+        return
+    assert served is not None
+    features, content_type, endpoint = served
+    assert len(sent) == 1, sent
+    (invocation,) = sent
+    assert invocation["endpoint"] == endpoint
+    assert invocation["content_type"] == content_type
+    assert invocation["rows"] == rows
+    if content_type == "text/csv":  # dense: every row has every column
+        assert list(invocation["widths"]) == [features] * rows
+    else:
+        assert all(1 <= w <= features for w in invocation["widths"]), invocation
+    assert invocation["status"] == 200

@@ -1,0 +1,83 @@
+"""The HTTP contract table (``contract.py``) run three ways: chalice's test client, API
+Gateway proxy events through the Lambda handler (body as a string and as base64), and the
+running local stack (marked ``stack``). The same request gets the same answer every way.
+
+In this process the vocabulary is live in moto's S3 and the runtime is a recording fake
+that answers every row; the stack serves the real model of ``small_run``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.sentiment_api import contract
+from tests.sentiment_api.conftest import ENDPOINT, live, make_vocabulary
+from tests.sentiment_api.contract import Case
+from tests.sentiment_api.ways import (
+    ChaliceClientWay,
+    ProxyEventWay,
+    RecordingRuntime,
+    StackWay,
+    Way,
+    text_body_allowed,
+)
+
+WAYS = ("client", "proxy-text", "proxy-base64", "stack")
+
+
+def _params() -> list[Any]:
+    params = []
+    for way in WAYS:
+        marks = [pytest.mark.stack] if way == "stack" else []
+        for case in contract.CASES:
+            if way == "proxy-text" and not text_body_allowed(case):
+                continue
+            params.append(pytest.param(way, case, id=f"{way}:{case.id}", marks=marks))
+    return params
+
+
+@pytest.fixture(scope="module")
+def stack_way(local_stack: Any) -> tuple[Way, tuple[int, str, str]]:
+    """The stack's API, and the live vocabulary's feature count, content type and
+    endpoint (what every row sent must match)."""
+    from tests.e2e.support import live as stack_live
+
+    assert local_stack.stack is not None
+    _, vocabulary = stack_live(local_stack)
+    assert vocabulary.model is not None and vocabulary.model.endpoint
+    served = (vocabulary.feature_count, vocabulary.content_type, vocabulary.model.endpoint)
+    return StackWay(local_stack.api_url, local_stack.stack.runtime_url), served
+
+
+def _in_process(request: pytest.FixtureRequest, way: str, case: Case) -> tuple[Way, Any]:
+    from chalicelib import endpoint
+
+    runtime = RecordingRuntime()
+    endpoint.set_client(runtime)
+    served = None
+    if case.needs_model:
+        vocabulary = make_vocabulary(3)
+        live(request.getfixturevalue("store"), vocabulary)
+        served = (vocabulary.feature_count, vocabulary.content_type, ENDPOINT)
+    if way == "client":
+        client: Client = request.getfixturevalue("client")
+        return ChaliceClientWay(client, runtime), served
+    app: ModuleType = request.getfixturevalue("app_module")
+    return ProxyEventWay(app.app, runtime, base64_body=way == "proxy-base64"), served
+
+
+@pytest.mark.parametrize(("way", "case"), _params())
+def test_contract(request: pytest.FixtureRequest, way: str, case: Case) -> None:
+    runner: Way
+    if way == "stack":
+        runner, served = request.getfixturevalue("stack_way")
+    else:
+        runner, served = _in_process(request, way, case)
+    answer = runner.send(case)
+    contract.check_answer(case, answer)
+    if case.rows is not None:
+        contract.check_sent(case.rows, runner.sent(), served)
