@@ -91,10 +91,13 @@ def send(stack: LocalStack, path: str, body: bytes, headers: dict[str, str]) -> 
     return answer
 
 
-def check_sent(stack: LocalStack, served: tuple[int, str, str], rows: int) -> None:
+def check_sent(
+    stack: LocalStack, served: tuple[int, str, str], rows: int, *, explained: bool = False
+) -> None:
     """What reached the runtime: ``rows`` rows of exactly the vocabulary's width, in one
-    invocation (nothing at all for ``rows == 0``)."""
-    contract.check_sent(rows, invocations(stack), served)
+    invocation (nothing at all for ``rows == 0``); ``explained`` (a JSON answer): the
+    sentences' rows may follow in the same call."""
+    contract.check_sent(rows, invocations(stack), served, explained=explained)
 
 
 ALL_REVIEWS = {**REVIEWS, **JSON_ONLY}
@@ -113,7 +116,7 @@ def test_review_as_json(local_stack: LocalStack, served: Any, name: str) -> None
     answer = send(local_stack, "predict", body, JSON)
     assert answer.status == 200
     assert answer.json()["sentiment"] in (0, 1)
-    check_sent(local_stack, served, 1)
+    check_sent(local_stack, served, 1, explained=True)
 
 
 @pytest.mark.parametrize("name", sorted(ALL_REVIEWS))
@@ -125,7 +128,7 @@ def test_review_through_batch(local_stack: LocalStack, served: Any, name: str) -
     assert [r["index"] for r in results] == [0, 1, 2]
     assert results[1]["status"] == 400 and "sentiment" not in results[1]
     assert results[0]["sentiment"] == results[2]["sentiment"]
-    check_sent(local_stack, served, 2)
+    check_sent(local_stack, served, 2, explained=True)
 
 
 def test_the_whole_corpus_in_one_batch(local_stack: LocalStack, served: Any) -> None:
@@ -133,7 +136,7 @@ def test_the_whole_corpus_in_one_batch(local_stack: LocalStack, served: Any) -> 
     answer = send(local_stack, "batch", json.dumps({"reviews": reviews}).encode(), JSON)
     assert answer.status == 200
     assert all("sentiment" in r for r in answer.json()["results"])
-    check_sent(local_stack, served, len(reviews))
+    check_sent(local_stack, served, len(reviews), explained=True)
 
 
 def test_duplicate_keys_take_the_last_like_json_parse(local_stack: LocalStack) -> None:

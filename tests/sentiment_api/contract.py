@@ -4,18 +4,24 @@ chalice's test client, API Gateway proxy events through the Lambda handler, and 
 local stack over real HTTP.
 
 Every answer, whatever the case: CORS for any origin and never with credentials or a cookie;
-an error is ``{"error", "message"}`` with one sentence that names no internals (no
-traceback, exception name, ARN, address, path or key); a ``text/plain`` verdict is ``0`` or
-``1``; a JSON verdict is a ``sentiment`` of 0 or 1 with its label and probability.
+its request's ``X-Prediction-Id`` (a UUIDv7; a JSON verdict's ``prediction_id``); an error
+is ``{"error", "message"}`` with one sentence that names no internals (no traceback,
+exception name, ARN, address, path or key); a ``text/plain`` verdict is ``0`` or ``1``; a
+JSON verdict is a ``sentiment`` of 0 or 1 with its label (positive, negative, uncertain)
+and probability.
 
 ``rows`` says what must reach the SageMaker runtime: that many rows, in one invocation, each
-exactly the live vocabulary's width, or nothing at all (0) when the request is refused.
+exactly the live vocabulary's width, or nothing at all (0) when the request is refused (a
+JSON verdict's sentence rows, when it explains itself, may follow in the same call).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +34,17 @@ TEXT = "text/plain;charset=UTF-8"
 JSON = "application/json"
 REVIEW = "A wonderful film, superb acting, the best of the year."
 TOO_LONG = re.escape(f"The review is too long; the limit is {LIMIT} bytes.")
+
+# A UUIDv7 (RFC 9562), as the API issues prediction ids.
+UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def uuid7(seconds_from_now: float) -> str:
+    """A UUIDv7 for a moment ``seconds_from_now`` (negative: in the past)."""
+    ms = int((time.time() + seconds_from_now) * 1000)
+    random_a, random_b = secrets.randbits(12), secrets.randbits(62)
+    return str(uuid.UUID(int=(ms << 80) | (7 << 76) | (random_a << 64) | (2 << 62) | random_b))
+
 
 # One sentence for a person: a capital letter, no line break, one final full stop.
 SENTENCE = re.compile(r"[A-Z][^\n]*\.")
@@ -66,7 +83,7 @@ class Case:
     """One request and what its answer must be.
 
     ``content_type=None`` sends no Content-Type header at all. ``answer`` is ``"text"``,
-    ``"json"``, ``"batch"``, ``"health"`` or ``"error"``; ``message`` is a regular
+    ``"json"``, ``"batch"``, ``"feedback"``, ``"health"`` or ``"error"``; ``message`` is a regular
     expression the error's whole message must match; ``allow`` the 405's Allow header;
     ``items`` a batch's per-review outcome (True: a verdict, False: an error).
     """
@@ -92,9 +109,16 @@ class Case:
         return headers
 
     @property
+    def explained(self) -> bool:
+        """Whether the answer may explain itself: a JSON verdict's sentence rows then follow
+        its review's row in the same call (when the vocabulary carries the model's weights)."""
+        return self.answer in ("json", "batch")
+
+    @property
     def needs_model(self) -> bool:
-        """Whether the answer needs a live vocabulary and an endpoint that answers."""
-        return self.status == 200
+        """Whether the answer needs a live vocabulary and an endpoint that answers (or, for
+        feedback, the bucket)."""
+        return self.status in (200, 201)
 
 
 def _verdict_answer(path: str, content_type: str | None) -> str:
@@ -266,6 +290,33 @@ BATCH: list[Case] = [
     ]
 ]
 
+# -- /feedback -------------------------------------------------------------------------------
+
+# Issued a minute ago (an id may not come from the future), new each session: stored once.
+FEEDBACK_ID = uuid7(-60)
+
+
+def feedback(id: str, content_type: str | None, fields: dict[str, Any], status: int) -> Case:
+    """A POST to /feedback: stored (201) or refused; never anything sent to the model."""
+    body = json.dumps(fields).encode()
+    answer = "feedback" if status == 201 else "error"
+    return Case(f"feedback-{id}", "POST", "/feedback", content_type, body, status, answer, 0)
+
+
+GOOD_FEEDBACK = {"prediction_id": FEEDBACK_ID, "review": REVIEW, "label": "positive"}
+FEEDBACK: list[Case] = [
+    feedback("stored", JSON, GOOD_FEEDBACK, 201),
+    feedback("as-text", "text/plain", GOOD_FEEDBACK, 415),
+    feedback("bad-label", JSON, {**GOOD_FEEDBACK, "label": "uncertain"}, 400),
+    feedback("not-an-id", JSON, {**GOOD_FEEDBACK, "prediction_id": "not-an-id"}, 400),
+    feedback("uuid4", JSON, {**GOOD_FEEDBACK, "prediction_id": str(uuid.uuid4())}, 400),
+    feedback("future-id", JSON, {**GOOD_FEEDBACK, "prediction_id": uuid7(3600)}, 400),
+    feedback("no-label", JSON, {k: v for k, v in GOOD_FEEDBACK.items() if k != "label"}, 400),
+    feedback("extra-field", JSON, {**GOOD_FEEDBACK, "user": "x"}, 400),
+    feedback("empty-review", JSON, {**GOOD_FEEDBACK, "review": "  "}, 400),
+    feedback("review-too-long", JSON, {**GOOD_FEEDBACK, "review": OVER_THE_LIMIT}, 413),
+]
+
 # -- methods ---------------------------------------------------------------------------------
 
 NOT_POST = ("GET", "PUT", "PATCH", "DELETE")
@@ -299,7 +350,7 @@ def _not_allowed(
 NOT_ALLOWED: list[Case] = [
     *[
         _not_allowed(path, method, POST, TEXT, REVIEW.encode())
-        for path in ("/", "/predict", "/batch")
+        for path in ("/", "/predict", "/batch", "/feedback")
         for method in NOT_POST
     ],
     *[_not_allowed("/health", method, GET, TEXT, REVIEW.encode()) for method in NOT_GET],
@@ -322,6 +373,7 @@ CASES: list[Case] = [
     *_both(JSON_BODIES),
     *_both(TOO_LONG_BODIES, message=TOO_LONG),
     *BATCH,
+    *FEEDBACK,
     *NOT_ALLOWED,
     Case("health", "GET", "/health", None, None, 200, "health", rows=1),
 ]
@@ -361,6 +413,8 @@ def check_answer(case: Case, answer: Answer) -> None:
     assert answer.status == case.status, (case.id, answer.status, answer.body[:300])
     check_cors(answer)
     check_body(answer)
+    prediction_id = answer.headers.get("x-prediction-id", "")
+    assert UUID7.fullmatch(prediction_id), answer.headers
     media = answer.headers.get("content-type", "")
     if case.answer == "error":
         assert media.startswith(JSON), media
@@ -376,18 +430,32 @@ def check_answer(case: Case, answer: Answer) -> None:
     elif case.answer == "json":
         assert media.startswith(JSON), media
         body = json.loads(answer.body)
-        assert body["label"] == ("positive" if body["sentiment"] == 1 else "negative"), body
-        assert 0.0 <= body["probability"] <= 1.0, body
+        check_label(body)
+        assert body["prediction_id"] == prediction_id, body
         assert isinstance(body["vocabulary_version"], int) and body["model"], body
     elif case.answer == "batch":
         results = json.loads(answer.body)["results"]
         assert [r["index"] for r in results] == list(range(len(results)))
         assert case.items is not None
         assert [("sentiment" in r) for r in results] == list(case.items), results
+        for result in results:
+            if "sentiment" in result:
+                check_label(result)
+    elif case.answer == "feedback":
+        assert json.loads(answer.body) == {"prediction_id": FEEDBACK_ID, "stored": True}
     elif case.answer == "health":
         body = json.loads(answer.body)
         assert body["status"] == "ok" and body["endpoint"]["answers"] is True, body
         assert isinstance(body["vocabulary"]["version"], int), body
+
+
+def check_label(verdict: dict[str, Any]) -> None:
+    """A verdict's label agrees with its sentiment (``uncertain``: the probability is in the
+    vocabulary's uncertain band, either side of 0.5), and its probability is one."""
+    assert 0.0 <= verdict["probability"] <= 1.0, verdict
+    assert verdict["sentiment"] == (1 if verdict["probability"] >= 0.5 else 0), verdict
+    expected = {"positive": 1, "negative": 0}.get(verdict["label"])
+    assert expected == verdict["sentiment"] or verdict["label"] == "uncertain", verdict
 
 
 def check_body(answer: Answer) -> None:
@@ -410,10 +478,17 @@ def check_body(answer: Answer) -> None:
                 assert item["sentiment"] in (0, 1), item
 
 
-def check_sent(rows: int, sent: list[dict[str, Any]], served: tuple[int, str, str] | None) -> None:
+def check_sent(
+    rows: int,
+    sent: list[dict[str, Any]],
+    served: tuple[int, str, str] | None,
+    *,
+    explained: bool = False,
+) -> None:
     """What reached the runtime: ``rows`` rows of exactly the vocabulary's width (``served``:
     its feature count, content type and endpoint), in one invocation; nothing at all for 0.
-    A libsvm row's width is its highest 1-based index: never past the last column."""
+    ``explained``: sentence rows may follow the reviews' rows in that one call. A libsvm
+    row's width is its highest 1-based index: never past the last column."""
     if rows == 0:
         assert sent == [], sent
         return
@@ -423,9 +498,12 @@ def check_sent(rows: int, sent: list[dict[str, Any]], served: tuple[int, str, st
     (invocation,) = sent
     assert invocation["endpoint"] == endpoint
     assert invocation["content_type"] == content_type
-    assert invocation["rows"] == rows
+    if explained:
+        assert invocation["rows"] >= rows, invocation
+    else:
+        assert invocation["rows"] == rows, invocation
     if content_type == "text/csv":  # dense: every row has every column
-        assert list(invocation["widths"]) == [features] * rows
+        assert list(invocation["widths"]) == [features] * invocation["rows"]
     else:
         assert all(1 <= w <= features for w in invocation["widths"]), invocation
     assert invocation["status"] == 200

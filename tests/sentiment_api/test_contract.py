@@ -54,10 +54,10 @@ def stack_way(local_stack: Any) -> tuple[Way, tuple[int, str, str]]:
 
 
 def _in_process(request: pytest.FixtureRequest, way: str, case: Case) -> tuple[Way, Any]:
-    from chalicelib import endpoint
+    from chalicelib import wiring
 
     runtime = RecordingRuntime()
-    endpoint.set_client(runtime)
+    wiring.runtime.set(runtime)
     served = None
     if case.needs_model:
         vocabulary = make_vocabulary(3)
@@ -80,4 +80,4 @@ def test_contract(request: pytest.FixtureRequest, way: str, case: Case) -> None:
     answer = runner.send(case)
     contract.check_answer(case, answer)
     if case.rows is not None:
-        contract.check_sent(case.rows, runner.sent(), served)
+        contract.check_sent(case.rows, runner.sent(), served, explained=case.explained)
