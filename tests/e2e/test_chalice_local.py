@@ -31,6 +31,8 @@ from tests.processes import descendants
 from tests.sentiment_api.conftest import chalice_project
 from training.cli import main as sentiment
 
+pytestmark = pytest.mark.stack
+
 CHALICE = Path(sys.executable).parent / "chalice"
 TEXT = {"Content-Type": "text/plain"}
 

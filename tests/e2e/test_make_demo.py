@@ -19,6 +19,8 @@ from tests.e2e.test_up import READY
 from tests.processes import descendants, still_running
 from tests.sentiment_api.conftest import local_project
 
+pytestmark = pytest.mark.stack
+
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signalling_make_demo_by_its_pid_leaves_no_process(

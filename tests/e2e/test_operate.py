@@ -13,6 +13,8 @@ from tests.e2e.test_page import browser, page  # noqa: F401  (fixtures)
 from tests.e2e.test_stack import NEGATIVE, POSITIVE
 from training.local_stack import LocalStack
 
+pytestmark = pytest.mark.stack
+
 JSON = {"Content-Type": "application/json"}
 
 

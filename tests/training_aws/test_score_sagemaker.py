@@ -82,6 +82,7 @@ def _score(source: Path, output: Path, run: Path, *extra: str) -> int:
     )
 
 
+@pytest.mark.stack  # the local runtime runs the transform jobs
 def test_sagemaker_path_end_to_end(
     on_stack: Stack,
     libsvm_run: Path,
@@ -167,6 +168,7 @@ def _job(
     return plan
 
 
+@pytest.mark.stack  # the local runtime runs the transform jobs
 def test_a_job_the_container_refuses_fails_with_its_reason(
     on_stack: Stack, small_run: Path
 ) -> None:
@@ -179,6 +181,7 @@ def test_a_job_the_container_refuses_fails_with_its_reason(
         bt.wait_job(sagemaker, "score-test-refused", say=print, poll_seconds=0)
 
 
+@pytest.mark.stack  # the local runtime runs the transform jobs
 def test_ctrl_c_while_waiting_stops_the_job(on_stack: Stack, small_run: Path) -> None:
     sagemaker = on_stack.client("sagemaker")
     _job(on_stack, small_run, "score-test-stopped")
