@@ -12,7 +12,7 @@ Tiers: a test that starts processes of the local stack (the local runtime, the r
 ``chalice local``, the whole stack) is marked ``stack`` (and ``browser`` when it drives
 Chromium), so ``pytest -m "not stack"`` is the fast loop. moto's server alone is not the
 stack: it starts in a second and the fast tier uses it. A test that asks for a stack
-fixture without the mark fails collection (:func:`pytest_collection_modifyitems`).
+fixture is put in that tier even without the mark (:func:`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -168,19 +168,15 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 STACK_FIXTURES = frozenset({"local_stack", "runtime_url", "stack"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Refuse a test that starts the stack without the ``stack`` marker: unmarked, it would
-    slow the fast loop (``pytest -m "not stack"``) down without anyone noticing."""
-    unmarked = [
-        item.nodeid
-        for item in items
-        if STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
-        and item.get_closest_marker("stack") is None
-    ]
-    if unmarked:
-        raise pytest.UsageError(
-            "these tests use the local stack but are not marked stack: " + ", ".join(unmarked)
-        )
+    """A test that starts the stack is in the ``stack`` tier even if its module forgot the
+    marker: unmarked, it would slow the fast loop (``pytest -m "not stack"``) down without
+    anyone noticing."""
+    for item in items:
+        uses = STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses and item.get_closest_marker("stack") is None:
+            item.add_marker(pytest.mark.stack)
 
 
 @pytest.fixture(scope="session")

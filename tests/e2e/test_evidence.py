@@ -23,6 +23,8 @@ from tests.e2e.support import clear_invocations, invocations, live, store
 from training.local_stack import LocalStack
 from vocab_store.linear import LinearModel, tolerance
 
+pytestmark = pytest.mark.stack
+
 JSON = {"Content-Type": "application/json"}
 TEXT = {"Content-Type": "text/plain;charset=UTF-8"}
 WORDS = (

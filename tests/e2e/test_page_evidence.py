@@ -14,7 +14,7 @@ from tests.e2e.test_page import _screenshot, browser  # noqa: F401  (the module'
 from tests.e2e.test_stack import NEGATIVE, POSITIVE
 from training.local_stack import LocalStack
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
 MIXED = (
     "The acting was brilliant and the music is wonderful. But the plot was boring, the "
