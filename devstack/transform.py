@@ -148,7 +148,7 @@ class TransformRunner:
     """Runs the control plane's in-progress transform jobs, each in its own thread."""
 
     def __init__(
-        self, sagemaker: SageMakerClient, s3: S3Client, control_url: str, poll_seconds: float = 0.5
+        self, sagemaker: SageMakerClient, s3: S3Client, control_url: str, poll_seconds: float = 1.0
     ) -> None:
         self._sagemaker = sagemaker
         self._s3 = s3

@@ -75,7 +75,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _score(source: Path, output: Path, run: Path, *extra: str) -> int:
+def _score(source: Path | str, output: Path, run: Path, *extra: str) -> int:
     return main(
         ["score", str(source), "--output", str(output), "--run", str(run), "--no-progress"]
         + ["--workers", "1", *extra]
@@ -127,11 +127,14 @@ def test_sagemaker_path_end_to_end(
     assert tags[PROJECT_TAG] == "sentiment-api"
     assert described["ModelName"] in plan_teardown(sagemaker, everything=True).models
 
-    # Again, now that the model exists: reused, not created.
+    # Again, from an s3:// input, now that the model exists: reused, not created.
+    s3.put_object(Bucket=BUCKET, Key="inputs/in.jsonl", Body=source.read_bytes())
     again = tmp_path / "again.csv"
-    assert _score(source, again, libsvm_run, *flags, "--poll-seconds", "0.2") == 0
+    remote_source = f"s3://{BUCKET}/inputs/in.jsonl"
+    assert _score(remote_source, again, libsvm_run, *flags, "--poll-seconds", "0.2") == 0
     assert "created first" not in capsys.readouterr().out
-    assert again.read_text().count("\n") == 61
+    csv_rows = again.read_text().splitlines()
+    assert len(csv_rows) == 61 and csv_rows[1].startswith("r0,")
 
 
 def _wait_final(sagemaker: Any, name: str, timeout: float = 30.0) -> dict[str, Any]:
