@@ -215,7 +215,10 @@ class TransformRunner:
 
     def run_job(self, spec: TransformSpec) -> int:
         """Transform every input object; the number of objects."""
-        model = self._sagemaker.describe_model(ModelName=spec.model_name)
+        try:
+            model = self._sagemaker.describe_model(ModelName=spec.model_name)
+        except ClientError as exc:
+            raise JobFailed(f"ValidationException: Could not find model {spec.model_name}") from exc
         url = (model.get("PrimaryContainer") or {}).get("ModelDataUrl", "")
         try:
             booster = load_booster(self._s3, url)

@@ -182,6 +182,12 @@ def test_a_job_the_container_refuses_fails_with_its_reason(
     assert "415" in job["FailureReason"]
     with pytest.raises(AwsError, match="Failed: ClientError"):
         bt.wait_job(sagemaker, "score-test-refused", say=print, poll_seconds=0)
+    plan = _job(on_stack, small_run, "score-test-no-model-a")
+    request = {**plan.request(), "TransformJobName": "score-test-no-model", "ModelName": "nope"}
+    sagemaker.create_transform_job(**request)
+    job = _wait_final(sagemaker, "score-test-no-model")
+    assert job["TransformJobStatus"] == "Failed"
+    assert "Could not find model nope" in job["FailureReason"]
 
 
 @pytest.mark.stack  # the local runtime runs the transform jobs
