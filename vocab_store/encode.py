@@ -82,7 +82,10 @@ class Encoder:
 
     def vector_of(self, terms: Iterable[str]) -> SparseVector:
         """:meth:`vector` of a review whose terms (:meth:`Tokenizer.terms`) are ``terms``."""
-        counts = self.counts_of(terms)
+        return self.vector_from_counts(self.counts_of(terms))
+
+    def vector_from_counts(self, counts: dict[int, int]) -> SparseVector:
+        """:meth:`vector` of a review whose known terms occur ``counts`` times (by column)."""
         cols = sorted(counts)
         mode = self.vocabulary.values
         if mode == "binary":

@@ -14,8 +14,11 @@ n-grams of its own words, so its row is scored as if it were a review of its own
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,41 +69,57 @@ def read(encoder: Encoder, text: str, *, max_sentences: int = MAX_SENTENCES) -> 
     """Tokenise ``text`` once: its vector, its terms with spans, its first
     ``max_sentences`` sentences with their vectors."""
     tokens = encoder.tokenizer.token_words(text)
-    ngram_range = encoder.vocabulary.tokenizer.ngram_range
     words = [(w, a, b) for w, a, b in tokens if w is not None]
+    ngram_range = encoder.vocabulary.tokenizer.ngram_range
     terms = ngram_spans(words, ngram_range)
-    vector = encoder.vector_of([t for t, _, _ in terms])
-    sentences: list[Sentence] = []
-    groups = _sentences(text, tokens)
-    for start, end, group in groups[:max_sentences]:
-        kept = [w for w, _, _ in group if w is not None]
-        sentence_terms = ngram_spans([(w, 0, 0) for w in kept], ngram_range)
-        sentences.append(Sentence(start, end, encoder.vector_of([t for t, _, _ in sentence_terms])))
-    return Reading(text, vector, terms, sentences, max(0, len(groups) - max_sentences))
+    bounds = _sentences(text, tokens)
+    scored = bounds[:max_sentences]
+    # A sentence's terms are the review's n-grams that lie inside it (its own words'
+    # n-grams): each word gets its sentence's number, an n-gram its words' common one
+    # (-1 across a boundary). Counters do the counting at C speed.
+    index = encoder.vocabulary.index
+    cols = list(map(index.get, [t for t, _, _ in terms]))
+    counts = Counter(cols)
+    counts.pop(None, None)
+    starts = [start for start, _ in bounds]
+    ids = [bisect_right(starts, a) - 1 for _, a, _ in words]
+    sentence_ids = list(ids) if ngram_range[0] == 1 else []
+    for n in range(max(ngram_range[0], 2), ngram_range[1] + 1):
+        sentence_ids.extend(
+            ids[i] if ids[i] == ids[i + n - 1] else -1 for i in range(len(ids) - n + 1)
+        )
+    by_sentence: list[dict[int, int]] = [{} for _ in scored]
+    for (k, col), n in Counter(zip(sentence_ids, cols, strict=True)).items():
+        if col is not None and 0 <= k < len(scored):
+            by_sentence[k][col] = n
+    sentences = [
+        Sentence(start, end, encoder.vector_from_counts(c))
+        for (start, end), c in zip(scored, by_sentence, strict=True)
+    ]
+    vector = encoder.vector_from_counts(counts)  # type: ignore[arg-type]  # None popped
+    return Reading(text, vector, terms, sentences, len(bounds) - len(scored))
 
 
-def _sentences(
-    text: str, tokens: list[tuple[str | None, int, int]]
-) -> list[tuple[int, int, list[tuple[str | None, int, int]]]]:
-    """Tokens grouped into sentences, each with its span (from its first token to the end
-    of the punctuation that closes it)."""
-    groups: list[tuple[int, int, list[tuple[str | None, int, int]]]] = []
-    current: list[tuple[str | None, int, int]] = []
-    stops = iter(_STOP.finditer(text))
-    stop = next(stops, None)
-    for i, token in enumerate(tokens):
-        current.append(token)
-        end = token[2]
-        while stop is not None and stop.start() < end:
-            stop = next(stops, None)
-        gap_end = tokens[i + 1][1] if i + 1 < len(tokens) else len(text)
-        closes = stop is not None and stop.start() < gap_end
-        if closes or i + 1 == len(tokens):
-            if closes and stop is not None and stop.group()[0] in ".!?\u2026":
-                end = stop.end()
-            groups.append((current[0][1], end, current))
-            current = []
-    return groups
+def _sentences(text: str, tokens: list[tuple[str | None, int, int]]) -> list[tuple[int, int]]:
+    """Each sentence's span: from its first token to the end of the punctuation that
+    closes it (or of its last token)."""
+    if not tokens:
+        return []
+    token_starts = [a for _, a, _ in tokens]
+    bounds: list[tuple[int, int]] = []
+    first = 0
+    for stop in _STOP.finditer(text, tokens[0][2]):
+        last = bisect_right(token_starts, stop.start()) - 1
+        if last < first:
+            continue  # a second stop in the same gap
+        end = stop.end() if stop.group()[0] in ".!?\u2026" else tokens[last][2]
+        bounds.append((tokens[first][1], end))
+        first = last + 1
+        if first == len(tokens):
+            break
+    if first < len(tokens):
+        bounds.append((tokens[first][1], tokens[-1][2]))
+    return bounds
 
 
 def evidence(
@@ -109,19 +128,23 @@ def evidence(
     sentence_probabilities: list[float],
     *,
     max_terms: int = MAX_TERMS,
+    contributions: list[float] | None = None,
 ) -> dict[str, Any]:
     """The answer's ``evidence``: the intercept, the ``max_terms`` strongest terms (term,
     the review's text of its first occurrence, every span, contribution), the count and
-    sum of the others, and each scored sentence's span and probability (review order)."""
+    sum of the others, and each scored sentence's span and probability (review order).
+    ``contributions``: the review vector's, when the caller has them already."""
     model = vocabulary.linear
     if model is None:
         raise InvalidVocabulary("this vocabulary carries no model weights to explain with")
-    contributions = model.contributions(reading.vector)
-    ranked = sorted(
-        ((c, col) for (col, _), c in zip(reading.vector, contributions, strict=True) if c != 0.0),
-        key=lambda item: (-abs(item[0]), item[1]),
-    )
-    listed, rest = ranked[:max_terms], ranked[max_terms:]
+    if contributions is None:
+        contributions = model.contributions(reading.vector)
+    weighed = [
+        (c, col) for (col, _), c in zip(reading.vector, contributions, strict=True) if c != 0.0
+    ]
+    listed = heapq.nsmallest(max_terms, weighed, key=lambda item: (-abs(item[0]), item[1]))
+    shown = {col for _, col in listed}
+    rest = [c for c, col in weighed if col not in shown]
     names = vocabulary.terms
     spans = _spans(reading, {names[col] for _, col in listed})
     terms = []
@@ -137,7 +160,7 @@ def evidence(
     return {
         "intercept": model.intercept,
         "terms": terms,
-        "unlisted": {"terms": len(rest), "contribution": math.fsum(c for c, _ in rest)},
+        "unlisted": {"terms": len(rest), "contribution": math.fsum(rest)},
         "sentences": [
             {"start": s.start, "end": s.end, "probability": p}
             for s, p in zip(reading.sentences, sentence_probabilities, strict=True)

@@ -64,6 +64,9 @@ _SECOND_STARTERS = frozenset(
 )
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 class OffsetMismatch(Exception):
     """The piecewise normalisation disagreed with :func:`vocab_store.text.normalise`."""
 
@@ -161,6 +164,35 @@ def _lower_char(ch: str) -> str:
     return ch.lower()
 
 
+def _unicode(s: str, starts: list[int], ends: list[int]) -> tuple[str, list[int], list[int]]:
+    """Fold, NFKC and fold again, applied to the runs of non-ASCII characters only: ASCII is
+    left as it is by all three (but the backtick, folded later, one for one). A run whose
+    first character joins what precedes it takes the ASCII character before it along."""
+    parts: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    pos = 0
+    for match in _NON_ASCII.finditer(s):
+        a, b = match.span()
+        run, run_starts, run_ends = _per_char(s[a:b], starts[a:b], ends[a:b], _fold_char)
+        if run and a > pos and joins_previous(run[0]):
+            a -= 1
+            run, run_starts, run_ends = s[a] + run, [starts[a], *run_starts], [ends[a], *run_ends]
+        parts.append(s[pos:a])
+        new_starts.extend(starts[pos:a])
+        new_ends.extend(ends[pos:a])
+        run, run_starts, run_ends = _nfkc(run, run_starts, run_ends)
+        run, run_starts, run_ends = _per_char(run, run_starts, run_ends, _fold_char)
+        parts.append(run)
+        new_starts.extend(run_starts)
+        new_ends.extend(run_ends)
+        pos = b
+    parts.append(s[pos:])
+    new_starts.extend(starts[pos:])
+    new_ends.extend(ends[pos:])
+    return "".join(parts), new_starts, new_ends
+
+
 def _mapped(text: str, *, lowercase: bool, strip_html: bool) -> tuple[str, list[int], list[int]]:
     s = text
     starts, ends = list(range(len(text))), list(range(1, len(text) + 1))
@@ -169,17 +201,13 @@ def _mapped(text: str, *, lowercase: bool, strip_html: bool) -> tuple[str, list[
             s, starts, ends = _replace(s, starts, ends, _text._TAG, lambda _: " ")
         if "&" in s:
             s, starts, ends = _replace(s, starts, ends, _CHARREF, html.unescape)
-    if s.isascii():
-        s = s.replace("`", "'")
-    else:
-        s, starts, ends = _per_char(s, starts, ends, _fold_char)
-        s, starts, ends = _nfkc(s, starts, ends)
-        s, starts, ends = _per_char(s, starts, ends, _fold_char)
+    if not s.isascii():
+        s, starts, ends = _unicode(s, starts, ends)
         if _text._has_surrogate(s):
             s, starts, ends = _per_char(
                 s, starts, ends, lambda ch: "" if "\ud800" <= ch <= "\udfff" else ch
             )
-    s = s.replace("_", " ")
+    s = s.replace("`", "'").replace("_", " ")
     if lowercase:
         lowered = s.lower()
         if len(lowered) != len(s):  # "İ" lower-cases to two characters
@@ -212,6 +240,11 @@ def ngram_spans(
     low, high = ngram_range
     out: list[tuple[str, int, int]] = list(words) if low == 1 else []
     for n in range(max(low, 2), high + 1):
+        if n == 2:
+            out.extend(
+                [(a[0] + " " + b[0], a[1], b[2]) for a, b in zip(words, words[1:], strict=False)]
+            )
+            continue
         out.extend(
             (" ".join(w for w, _, _ in words[i : i + n]), words[i][1], words[i + n - 1][2])
             for i in range(len(words) - n + 1)

@@ -3,7 +3,7 @@
 A JSON answer explains itself when the live vocabulary carries the model's weights: the
 review's row is followed, in the same endpoint call, by one row per sentence, and the
 verdict gets ``evidence`` (:func:`vocab_store.explain.evidence`). A text/plain answer sends
-the review's row only. Either way, when the vocabulary has weights, every row's
+the review's row only. Either way, when the vocabulary has weights, each review's
 probability must be the sigmoid of the intercept plus the contributions
 (:func:`vocab_store.linear.check`); if not, the vocabulary and the model do not belong
 together and the request fails with :class:`ModelDisagrees` (502), logged with both values.
@@ -73,16 +73,20 @@ def verdicts(
     vocabulary: Vocabulary, reviews: list[Review], probabilities: list[float]
 ) -> list[dict[str, Any]]:
     """One verdict per review from the endpoint's ``probabilities`` (one per row of
-    :func:`vectors`), after checking every row's sum when the vocabulary has weights."""
+    :func:`vectors`), after checking each review's sum when the vocabulary has weights."""
     from vocab_store.explain import evidence
     from vocab_store.labels import label, sentiment
 
-    if vocabulary.linear is not None:
-        check(vocabulary, vectors(reviews), probabilities)
+    model = vocabulary.linear
     answers = iter(probabilities)
     out = []
     for review in reviews:
         p = next(answers)
+        sentence_probabilities = [next(answers) for _ in range(review.rows - 1)]
+        contributions = None
+        if model is not None:
+            contributions = model.contributions(review.vector)
+            check(vocabulary, contributions, p)
         known = any(value != 0.0 for _, value in review.vector)
         verdict: dict[str, Any] = {
             "sentiment": sentiment(p),
@@ -90,30 +94,29 @@ def verdicts(
             "probability": p,
         }
         if review.reading is not None:
-            sentence_probabilities = [next(answers) for _ in review.reading.sentences]
-            verdict["evidence"] = evidence(review.reading, vocabulary, sentence_probabilities)
+            verdict["evidence"] = evidence(
+                review.reading, vocabulary, sentence_probabilities, contributions=contributions
+            )
         out.append(verdict)
     return out
 
 
-def check(vocabulary: Vocabulary, rows: list[SparseVector], probabilities: list[float]) -> None:
-    """Raise :class:`ModelDisagrees` unless each row's sigmoid(intercept + sum) reproduces
-    its probability (see :func:`vocab_store.linear.check`)."""
+def check(vocabulary: Vocabulary, contributions: list[float], answered: float) -> None:
+    """Raise :class:`ModelDisagrees` unless sigmoid(intercept + sum of ``contributions``)
+    reproduces the endpoint's ``answered`` probability (:func:`vocab_store.linear.check`)."""
     from vocab_store.linear import check as check_row
 
     model = vocabulary.linear
     assert model is not None
-    for row, (vector, answered) in enumerate(zip(rows, probabilities, strict=True)):
-        result = check_row(model, model.contributions(vector), answered)
-        if not result.agrees:
-            log.error(
-                "the endpoint answered %r for row %d, but the weights of vocabulary %d give "
-                "sigmoid(intercept + sum) = %r (allowed difference %.3g): the vocabulary and "
-                "the model do not belong together",
-                answered,
-                row,
-                vocabulary.version,
-                result.expected,
-                result.allowed,
-            )
-            raise ModelDisagrees()
+    result = check_row(model, contributions, answered)
+    if not result.agrees:
+        log.error(
+            "the endpoint answered %r, but the weights of vocabulary %d give "
+            "sigmoid(intercept + sum) = %r (allowed difference %.3g): the vocabulary and "
+            "the model do not belong together",
+            answered,
+            vocabulary.version,
+            result.expected,
+            result.allowed,
+        )
+        raise ModelDisagrees()
