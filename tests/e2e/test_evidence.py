@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from tests.e2e.conftest import call
 from tests.e2e.support import clear_invocations, invocations, live, store
 from training.local_stack import LocalStack
+from vocab_store import Vocabulary
 from vocab_store.linear import LinearModel, tolerance
 
 pytestmark = pytest.mark.stack
@@ -39,13 +41,13 @@ PIECES = st.one_of(
 REVIEWS = st.lists(PIECES, min_size=1, max_size=80).map(" ".join).filter(lambda t: t.strip())
 
 
-def _predict(stack: LocalStack, review: str) -> dict:  # type: ignore[type-arg]
+def _predict(stack: LocalStack, review: str) -> dict[str, Any]:
     answer = call(stack.api_url + "predict", json.dumps({"review": review}).encode(), headers=JSON)
     assert answer.status == 200, answer.body
     return answer.json()
 
 
-def _reproduces(body: dict) -> None:  # type: ignore[type-arg]
+def _reproduces(body: dict[str, Any]) -> None:
     found = body["evidence"]
     listed = [t["contribution"] for t in found["terms"]]
     log_odds = found["intercept"] + math.fsum(listed) + found["unlisted"]["contribution"]
@@ -98,7 +100,6 @@ def tampered(local_stack: LocalStack, small_run: Path) -> Iterator[None]:
     (as a broken promotion would): its fingerprint is right for its contents, its model
     record names the right model, only the weights are not the model's. Afterwards the
     original goes live again as a newer version."""
-    vocabularies = store(local_stack)
     pointer, original = live(local_stack)
     assert original.linear is not None
     wrong = dataclasses.replace(
@@ -107,23 +108,24 @@ def tampered(local_stack: LocalStack, small_run: Path) -> Iterator[None]:
             tuple(c * 1.1 for c in original.linear.coefficients), original.linear.intercept
         ),
     ).with_version(pointer.version + 1)
-    key = f"vocab/tampered/{wrong.version}.json"
-    vocabularies.client.put_object(
-        Bucket=vocabularies.bucket, Key=key, Body=wrong.to_json().encode()
-    )
-    assert vocabularies.promote(key, wrong)
-    _wait_version(local_stack, wrong.version)
+    _make_live(local_stack, wrong)
     try:
         yield
     finally:
-        restored = original.with_version(wrong.version + 1)
-        key = f"vocab/tampered/{restored.version}.json"
-        vocabularies.client.put_object(
-            Bucket=vocabularies.bucket, Key=key, Body=restored.to_json().encode()
-        )
-        assert vocabularies.promote(key, restored)
-        _wait_version(local_stack, restored.version)
-        local_stack.vocabulary_version = restored.version
+        _make_live(local_stack, original.with_version(wrong.version + 1))
+
+
+def _make_live(stack: LocalStack, vocabulary: Vocabulary) -> None:
+    """Promote ``vocabulary`` directly, past the S3 handler's checks (as a broken
+    promotion would), and wait until the API serves it."""
+    vocabularies = store(stack)
+    key = f"vocab/tampered/{vocabulary.version}.json"
+    vocabularies.client.put_object(
+        Bucket=vocabularies.bucket, Key=key, Body=vocabulary.to_json().encode()
+    )
+    assert vocabularies.promote(key, vocabulary)
+    _wait_version(stack, vocabulary.version)
+    stack.vocabulary_version = vocabulary.version
 
 
 def _wait_version(stack: LocalStack, version: int, timeout: float = 15.0) -> None:
@@ -145,3 +147,73 @@ def test_weights_that_are_not_the_model_s_are_caught_on_every_request(
         assert answer.status == 502, answer.body
         assert answer.json()["error"] == "ModelDisagrees"
         assert answer.headers["access-control-allow-origin"] == "*"
+
+
+def _tree_run(small_run: Path, root: Path) -> Path:
+    """A run whose model is a ``gbtree`` booster made with XGBoost directly, on the small
+    run's features: its vocabulary carries no weights (training.explain finds none)."""
+    import numpy as np
+    import xgboost
+
+    from tests.conftest import IMDB_DIR
+    from training import artifacts
+    from training.data import load_split, sample
+    from training.explain import linear_model
+    from training.features import encode_matrix
+    from vocab_store import Encoder, ModelRecord
+
+    vocabulary = artifacts.load_vocabulary(small_run)
+    reviews = sample(load_split(IMDB_DIR, "train"), seed=3, limit=400)
+    x = encode_matrix(Encoder(vocabulary), reviews.texts, progress=False)
+    params = {"booster": "gbtree", "objective": "binary:logistic", "max_depth": 3, "nthread": 1}
+    booster = xgboost.train(
+        params, xgboost.DMatrix(x, label=np.array(reviews.labels)), num_boost_round=10
+    )
+    assert linear_model(booster) is None
+    model_bytes = bytes(booster.save_raw("ubj"))
+    trees = dataclasses.replace(
+        vocabulary,
+        linear=None,
+        model=ModelRecord(artifacts.fingerprint(model_bytes), vocabulary.feature_count),
+    )
+    run_dir = root / artifacts.new_run_id()
+    run_dir.mkdir(parents=True)
+    (run_dir / artifacts.MODEL_ARCHIVE).write_bytes(artifacts.model_archive(model_bytes))
+    (run_dir / artifacts.VOCABULARY).write_text(trees.to_json(), encoding="utf-8")
+    return run_dir
+
+
+def test_a_tree_model_answers_without_evidence_and_nothing_else_changes(
+    local_stack: LocalStack, small_run: Path, tmp_path: Path
+) -> None:
+    from training.aws.deploy import deploy_run
+    from training.aws.naming import LOCAL_ROLE_ARN
+    from training.aws.publish import publish_run
+
+    _, original = live(local_stack)
+    run_dir = _tree_run(small_run, tmp_path)
+    deploy_run(
+        run_dir,
+        bucket=local_stack.settings.bucket,
+        role_arn=LOCAL_ROLE_ARN,
+        s3=local_stack.client("s3"),
+        sagemaker=local_stack.client("sagemaker"),
+        poll_seconds=0,
+        progress=lambda _: None,
+    )
+    published = publish_run(
+        run_dir, store=store(local_stack), sagemaker=local_stack.client("sagemaker")
+    )
+    _wait_version(local_stack, published.vocabulary.version)
+    try:
+        review = "A wonderful film. Brilliant acting, but the plot was boring."
+        clear_invocations(local_stack)
+        body = _predict(local_stack, review)
+        assert "evidence" not in body
+        assert body["label"] in ("positive", "negative", "uncertain")
+        assert body["sentiment"] == (1 if body["probability"] >= 0.5 else 0)
+        assert [c["rows"] for c in invocations(local_stack)] == [1]  # no sentence rows
+        answer = call(local_stack.api_url, review.encode(), headers=TEXT)
+        assert answer.status == 200 and answer.body == str(body["sentiment"]).encode()
+    finally:
+        _make_live(local_stack, original.with_version(published.vocabulary.version + 1))
