@@ -38,7 +38,7 @@ import boto3
 import pytest
 
 from tests.conftest import REPO, free_port
-from tests.sentiment_api.contract import LEAKS, MEDIA_TYPES
+from tests.sentiment_api.answers import LEAKS, MEDIA_TYPES
 
 APP_DIR = REPO / "sentiment_api"
 CHALICE = APP_DIR / ".chalice"

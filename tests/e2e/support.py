@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Answer
-from tests.sentiment_api import contract
+from tests.sentiment_api import answers
 from training.local_stack import LocalStack
 from vocab_store import Vocabulary
 from vocab_store.store import Pointer, VocabularyStore
@@ -62,9 +62,9 @@ def live(stack: LocalStack) -> tuple[Pointer, Vocabulary]:
 
 def check_answer(answer: Answer) -> None:
     """Every answer: CORS without credentials, and either a verdict or an error with one
-    clear sentence (the contract's rules, ``tests/sentiment_api/contract.py``)."""
-    contract.check_cors(answer)
-    contract.check_body(answer)
+    clear sentence (the contract's rules, ``tests/sentiment_api/answers.py``)."""
+    answers.check_cors(answer)
+    answers.check_body(answer)
 
 
 def refresh_log_lines(stack: LocalStack) -> list[dict[str, Any]]:

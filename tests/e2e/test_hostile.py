@@ -25,7 +25,7 @@ import pytest
 
 from tests.e2e.conftest import Answer, call
 from tests.e2e.support import check_answer, clear_invocations, invocations, live
-from tests.sentiment_api import contract
+from tests.sentiment_api import answers, contract
 from training.local_stack import LocalStack
 
 pytestmark = pytest.mark.stack
@@ -97,7 +97,7 @@ def check_sent(
     """What reached the runtime: ``rows`` rows of exactly the vocabulary's width, in one
     invocation (nothing at all for ``rows == 0``); ``explained`` (a JSON answer): the
     sentences' rows may follow in the same call."""
-    contract.check_sent(rows, invocations(stack), served, explained=explained)
+    answers.check_sent(rows, invocations(stack), served, explained=explained)
 
 
 ALL_REVIEWS = {**REVIEWS, **JSON_ONLY}

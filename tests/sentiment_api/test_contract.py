@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.sentiment_api import contract
+from tests.sentiment_api import answers, contract
 from tests.sentiment_api.conftest import ENDPOINT, live, make_vocabulary
 from tests.sentiment_api.contract import Case
 from tests.sentiment_api.ways import (
@@ -78,6 +78,7 @@ def test_contract(request: pytest.FixtureRequest, way: str, case: Case) -> None:
     else:
         runner, served = _in_process(request, way, case)
     answer = runner.send(case)
-    contract.check_answer(case, answer)
+    answers.check_answer(case, answer)
+    answers.check_documented(case.method, case.path, answer)
     if case.rows is not None:
-        contract.check_sent(case.rows, runner.sent(), served, explained=case.explained)
+        answers.check_sent(case.rows, runner.sent(), served, explained=case.explained)
