@@ -23,7 +23,7 @@ from typing import Any
 
 from devstack.errors import DevstackError, PortInUseError
 from devstack.stack import Stack, StackSettings
-from devstack.stage_config import StagePorts, disagreement, read_ports
+from devstack.stage_config import StagePorts, disagreement, read_ports, stage_variables
 from training.artifacts import load_vocabulary, resolve_run
 from training.aws.deploy import DeployedEndpoint, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
@@ -106,7 +106,18 @@ class LocalStack:
                 handler=HANDLER,
                 web_dir=s.web_dir,
                 web_files={"/config.js": config_js},
-                app_env={"SENTIMENT_STAGE": "local", "SENTIMENT_BUCKET": s.bucket, **s.app_env},
+                app_env={
+                    # The relay runs the S3 handler outside chalice: it gets the stage's
+                    # Powertools settings here (service name, tracing off), as on Lambda.
+                    **{
+                        k: v
+                        for k, v in stage_variables(s.app_dir, "local").items()
+                        if k.startswith("POWERTOOLS_")
+                    },
+                    "SENTIMENT_STAGE": "local",
+                    "SENTIMENT_BUCKET": s.bucket,
+                    **s.app_env,
+                },
                 base_env={k: v for k, v in os.environ.items() if k in _INHERITED},
                 bucket=s.bucket,
                 api_port=s.api_port,

@@ -105,3 +105,14 @@ def test_stats_reads_the_running_stacks_own_lines(
     served = rows[local_stack.endpoint.name]
     assert served["requests"] >= 2 and served["p50_ms"] > 0
     assert sum(row["errors_4xx"] for row in rows.values()) >= 1
+
+
+def test_the_s3_handler_logs_each_outcome_as_powertools_lines(local_stack: LocalStack) -> None:
+    from tests.e2e.support import refresh_log_lines
+
+    lines = refresh_log_lines(local_stack)
+    promoted = [x for x in lines if x["result"] == "promoted"]
+    assert promoted and all(x["function_name"] == "refresh_vocabulary" for x in lines)
+    # The relay gets the stage's Powertools settings, as the Lambda would.
+    assert {x["service"] for x in lines} == {"sentiment-api-local"}
+    assert isinstance(lines[0]["cold_start"], bool) and lines[0]["function_request_id"]
