@@ -194,8 +194,12 @@ def _traced(event: Any, get_response: Any) -> Any:
         return get_response(event)
     from chalice.app import ConvertToMiddleware
 
-    capture = traced.capture_lambda_handler(capture_response=False)
-    return ConvertToMiddleware(capture)(event, get_response)
+    def lambda_handler(handler: Any) -> Any:
+        # Named so: ConvertToMiddleware gives the wrapped handler this name, and the
+        # tracer's subsegment is "## lambda_handler", as in Powertools' documentation.
+        return traced.capture_lambda_handler(handler, capture_response=False)
+
+    return ConvertToMiddleware(lambda_handler)(event, get_response)
 
 
 def _tracing_wanted() -> bool:
