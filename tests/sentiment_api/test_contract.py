@@ -53,16 +53,45 @@ def stack_way(local_stack: Any) -> tuple[Way, tuple[int, str, str]]:
     return StackWay(local_stack.api_url, local_stack.stack.runtime_url), served
 
 
+@pytest.fixture(scope="module")
+def live_bucket(moto_server: str) -> tuple[str, tuple[int, str, str]]:
+    """A bucket of its own in moto's S3 with a live vocabulary, made once for the module
+    (a fresh moto per case cost more than the cases); what every row sent must match."""
+    import uuid
+
+    import boto3
+
+    from vocab_store.store import VocabularyStore
+
+    bucket = f"contract-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket=bucket)
+    vocabulary = make_vocabulary(3)
+    live(VocabularyStore(bucket, s3_client=s3), vocabulary)
+    return bucket, (vocabulary.feature_count, vocabulary.content_type, ENDPOINT)
+
+
 def _in_process(request: pytest.FixtureRequest, way: str, case: Case) -> tuple[Way, Any]:
-    from chalicelib import wiring
+    from chalicelib import settings, wiring
 
     runtime = RecordingRuntime()
     wiring.runtime.set(runtime)
     served = None
     if case.needs_model:
-        vocabulary = make_vocabulary(3)
-        live(request.getfixturevalue("store"), vocabulary)
-        served = (vocabulary.feature_count, vocabulary.content_type, ENDPOINT)
+        # The app reads the vocabulary through its own S3 client, as on every cold start.
+        bucket, served = request.getfixturevalue("live_bucket")
+        monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setenv("SENTIMENT_BUCKET", bucket)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", request.getfixturevalue("moto_server"))
+        # Each way files the same feedback id: each under its own prefix, so each is first.
+        monkeypatch.setenv("SENTIMENT_FEEDBACK_PREFIX", f"feedback/{way}/")
+        settings.clear()
     if way == "client":
         client: Client = request.getfixturevalue("client")
         return ChaliceClientWay(client, runtime), served
