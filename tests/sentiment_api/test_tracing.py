@@ -12,8 +12,6 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-
 from tests.sentiment_api.conftest import APP_DIR
 
 PROBE = """
