@@ -166,17 +166,20 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # Fixtures that start processes of the local stack: whoever uses one is in the stack tier.
 STACK_FIXTURES = frozenset({"local_stack", "runtime_url", "stack"})
+# Fixtures that drive headless Chromium (tests/e2e/test_page.py).
+BROWSER_FIXTURES = frozenset({"browser", "page"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test that starts the stack is in the ``stack`` tier even if its module forgot the
-    marker: unmarked, it would slow the fast loop (``pytest -m "not stack"``) down without
-    anyone noticing."""
+    """A test that starts the stack is in the ``stack`` tier (one that drives Chromium also
+    ``browser``) even if its module forgot the marker: unmarked, it would slow the fast loop
+    (``pytest -m "not stack"``) down without anyone noticing."""
     for item in items:
-        uses = STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
-        if uses and item.get_closest_marker("stack") is None:
-            item.add_marker(pytest.mark.stack)
+        uses = set(getattr(item, "fixturenames", ()))
+        for fixtures, marker in ((STACK_FIXTURES, "stack"), (BROWSER_FIXTURES, "browser")):
+            if fixtures & uses and item.get_closest_marker(marker) is None:
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture(scope="session")
