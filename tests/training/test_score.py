@@ -200,3 +200,18 @@ def test_the_size_limit_is_the_apis(monkeypatch: pytest.MonkeyPatch) -> None:
 
     api = settings.load({"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "b"})
     assert api.max_review_bytes == MAX_REVIEW_BYTES
+
+
+def test_a_damaged_run_is_one_sentence_before_any_worker_starts(
+    tmp_path: Path, small_run: Path, libsvm_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "artifacts" / small_run.name
+    run.mkdir(parents=True)
+    (run / "model.tar.gz").write_bytes((small_run / "model.tar.gz").read_bytes())
+    (run / "vocabulary.json").write_bytes((libsvm_run / "vocabulary.json").read_bytes())
+    source = tmp_path / "in.txt"
+    source.write_text("great\n")
+    code, _ = _score(tmp_path, run, source, "out.jsonl", "--workers", "2")
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "does not belong" in err

@@ -137,7 +137,8 @@ def map_chunks(
     workers: int,
 ) -> Iterator[tuple[list[Review], Result | None]]:
     """``task`` over the scorable texts of each chunk, on ``workers`` processes, yielded in
-    input order with the chunk (``None`` for a chunk with nothing to score)."""
+    input order with the chunk (``None`` for a chunk with nothing to score). The run must
+    have been checked with :func:`~training.artifacts.load_run` first."""
     if workers <= 1:
         _start_worker(str(run_dir), in_pool=False)
         for chunk in chunks(reviews):
@@ -204,7 +205,8 @@ def score_reviews(
     on_chunk: Callable[[int], None] | None = None,
 ) -> Iterator[Scored]:
     """Every review's output row, in input order; ``on_chunk(rows)`` after each chunk."""
-    band = artifacts.load_vocabulary(run_dir).uncertain
+    # Checked here, where a damaged run is one clear sentence, not a worker dying.
+    band = load_run(run_dir).vocabulary.uncertain
     for chunk, verdicts in map_chunks(
         verdicts_task, reviews, run_dir, workers or default_workers()
     ):
