@@ -45,6 +45,29 @@ def test_feedback_posted_twice_lands_once(local_stack: LocalStack) -> None:
     assert (stored["label"], stored["review"]) == ("negative", POSITIVE)
 
 
+def test_sentiment_feedback_local_reads_the_stacks_feedback(
+    local_stack: LocalStack, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.cli import main
+
+    answer = call(
+        local_stack.api_url + "predict", json.dumps({"review": NEGATIVE}).encode(), headers=JSON
+    )
+    pid = answer.json()["prediction_id"]
+    body = {"prediction_id": pid, "review": NEGATIVE, "label": "positive"}
+    assert (
+        call(local_stack.api_url + "feedback", json.dumps(body).encode(), headers=JSON).status
+        == 201
+    )
+    exported = tmp_path / "reviewed.jsonl"
+    project = str(local_stack.settings.app_dir)
+    argv = ["feedback", "--local", "--project-dir", project, "--artifacts", str(tmp_path)]
+    assert main([*argv, "--export", str(exported)]) == 0
+    assert "s3://sentiment-api-local/feedback/" in capsys.readouterr().out
+    mine = [json.loads(x) for x in exported.read_text().splitlines() if pid in x]
+    assert [(x["label"], x["text"]) for x in mine] == [(1, NEGATIVE)]
+
+
 @pytest.mark.browser
 def test_the_page_asks_was_this_right_and_files_the_answer(page, local_stack: LocalStack) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     box = page.locator("#feedback")

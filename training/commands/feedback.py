@@ -23,6 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add_aws_arguments(parser)
     add("--local", action="store_true", help="read the running local stack's S3 (sentiment up)")
+    add(
+        "--project-dir",
+        type=Path,
+        default=DEFAULT_APP_DIR,
+        help="with --local: the Chalice project whose local stage names the stand-ins",
+    )
     add("--prefix", default="feedback/", help="where the API files feedback (%(default)s)")
     add("--since", help="only feedback on predictions from this date on (YYYY-MM-DD)")
     add("--run", default="latest", help="the run whose model is compared (%(default)s)")
@@ -71,7 +77,7 @@ def _source(args: argparse.Namespace) -> tuple[Any, str]:
         return AwsClients(settings.region).s3, settings.need_bucket()
     import boto3
 
-    env = stage_environment(DEFAULT_APP_DIR, "local")
+    env = stage_environment(args.project_dir, "local")
     client = boto3.client(
         "s3",
         endpoint_url=env["AWS_ENDPOINT_URL_S3"],
