@@ -39,6 +39,7 @@ import pytest
 
 from tests.conftest import REPO, free_port
 from tests.sentiment_api.answers import LEAKS, MEDIA_TYPES
+from vocab_store.layout import LIVE_PREFIX, OUTCOMES_PREFIX
 
 APP_DIR = REPO / "sentiment_api"
 CHALICE = APP_DIR / ".chalice"
@@ -127,7 +128,11 @@ def test_policy_grants_only_what_the_function_needs(stage: str, kind: str, path:
     bucket = f"arn:aws:s3:::{variables['SENTIMENT_BUCKET']}"
     pointer = f"{bucket}/{variables['SENTIMENT_POINTER_KEY']}"
     incoming = f"{bucket}/{variables['SENTIMENT_VOCAB_PREFIX']}*"
-    assert set(grants["s3:GetObject"]) == {pointer, incoming}
+    live, outcomes = f"{bucket}/{LIVE_PREFIX}*", f"{bucket}/{OUTCOMES_PREFIX}*"
+    # The API reads only what was promoted; the handler reads uploads, never the live copies.
+    assert set(grants["s3:GetObject"]) == (
+        {pointer, live} if kind == "api" else {pointer, incoming}
+    )
     for action in LOGS:
         assert grants[action] == ["arn:aws:logs:us-east-1:*:log-group:/aws/lambda/sentiment-api-*"]
     if kind == "api":
@@ -139,7 +144,8 @@ def test_policy_grants_only_what_the_function_needs(stage: str, kind: str, path:
         assert grants["s3:PutObject"] == [f"{bucket}/{feedback}*"]
         assert not feedback.startswith(variables["SENTIMENT_VOCAB_PREFIX"])
         return
-    assert grants["s3:PutObject"] == [pointer]  # the pointer, never a vocabulary
+    # The pointer, the immutable live copies and the outcomes, never an upload.
+    assert set(grants["s3:PutObject"]) == {pointer, live, outcomes}
     assert grants["s3:ListBucket"] == [bucket]
     (listing,) = [s for s in _statements(path) if "s3:ListBucket" in _listed(s["Action"])]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["vocab/*"]}}

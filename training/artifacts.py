@@ -32,6 +32,8 @@ MODEL_ARCHIVE = "model.tar.gz"
 MODEL_MEMBER = "xgboost-model"
 VOCABULARY = "vocabulary.json"
 METRICS = "metrics.json"
+# The key of metrics.json under which training records the content fingerprints.
+FINGERPRINTS = "fingerprints"
 REPORT_PNG = "report.png"
 REPORT_MD = "report.md"
 LATEST = "latest"
@@ -131,16 +133,24 @@ def write_run(
     set_latest: bool = True,
 ) -> Path:
     """Write a complete run directory atomically and (``set_latest``) point ``latest`` at
-    it."""
+    it.
+
+    ``metrics.json`` also records the model's and the vocabulary's content fingerprints,
+    so deploy tags the endpoint with what training produced, and a vocabulary file edited
+    afterwards is refused (:func:`recorded_fingerprints`)."""
     final = artifacts_dir / run_id
     if final.exists():
         raise UsageError(f"run {final} already exists; runs are never overwritten")
+    recorded = {
+        **metrics,
+        FINGERPRINTS: {"model": fingerprint(model_bytes), "vocabulary": vocabulary.fingerprint},
+    }
     staging = artifacts_dir / f".{run_id}.partial"
     staging.mkdir(parents=True)
     files = {
         MODEL_ARCHIVE: model_archive(model_bytes),
         VOCABULARY: vocabulary.to_json().encode("utf-8"),
-        METRICS: (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+        METRICS: (json.dumps(recorded, indent=2, sort_keys=True) + "\n").encode("utf-8"),
         **extra_files,
     }
     for name, blob in files.items():
@@ -149,6 +159,19 @@ def write_run(
     if set_latest:
         point_latest(artifacts_dir, run_id)
     return final
+
+
+def recorded_fingerprints(run_dir: Path) -> dict[str, str]:
+    """The fingerprints training recorded in the run's ``metrics.json`` (empty for a run
+    written before they were recorded, or without readable metrics)."""
+    try:
+        data = json.loads((run_dir / METRICS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = data.get(FINGERPRINTS) if isinstance(data, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def point_latest(artifacts_dir: Path, run_id: str) -> None:
@@ -193,5 +216,11 @@ def load_run(run_dir: Path) -> RunFiles:
         raise UsageError(
             f"{directory}/{VOCABULARY} does not belong to the model in {archive} "
             "(fingerprints differ); the run is damaged, train again"
+        )
+    recorded = recorded_fingerprints(directory).get("vocabulary")
+    if recorded is not None and recorded != vocabulary.fingerprint:
+        raise UsageError(
+            f"{directory}/{VOCABULARY} was changed after training (its content "
+            "fingerprint is not the one training recorded); restore it or train again"
         )
     return RunFiles(run_id, directory, archive, model_fingerprint, vocabulary)

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ports": ("training.commands.ports", "show or move the local stand-ins' ports"),
     "deploy": ("training.commands.deploy", "deploy a run's model to a SageMaker endpoint"),
     "publish": ("training.commands.publish", "publish a run's vocabulary so it goes live"),
+    "tag-endpoint": (
+        "training.commands.tag_endpoint",
+        "tag an endpoint deployed before pairing tags with its run's vocabulary",
+    ),
     "endpoints": ("training.commands.endpoints", "list the project's endpoints and their cost"),
     "teardown": ("training.commands.teardown", "delete endpoints, configs and models"),
     "package": (

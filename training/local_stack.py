@@ -27,9 +27,8 @@ from devstack.stage_config import StagePorts, disagreement, read_ports, stage_va
 from training.artifacts import load_vocabulary, resolve_run
 from training.aws.deploy import DeployedEndpoint, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
-from training.aws.publish import publish_run
-from training.errors import StackError
-from vocab_store.errors import VocabularyNotFound
+from training.aws.publish import Published, publish_run, wait_for_outcome
+from training.errors import AwsError, StackError
 from vocab_store.store import VocabularyStore
 
 log = logging.getLogger(__name__)
@@ -161,9 +160,8 @@ class LocalStack:
             self.vocabulary_version = published.vocabulary.version
             waiting = "the S3 handler to make it live" if s.services_only else "the API to serve it"
             self.progress(f"published the vocabulary ({published.key}); waiting for {waiting}")
-            if s.services_only:
-                wait_promoted(store, self.vocabulary_version, s.ready_timeout)
-            else:
+            promoted(store, published, s.ready_timeout)
+            if not s.services_only:
                 self.wait_serving(self.vocabulary_version, s.ready_timeout)
         except PortInUseError as exc:
             self.stop()
@@ -231,21 +229,14 @@ def stand_in_ports(settings: LocalSettings) -> StagePorts:
     return named
 
 
-def wait_promoted(store: VocabularyStore, version: int | None, timeout: float) -> None:
-    """Wait until the S3 handler has made ``version`` live (the pointer names it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            pointer = store.pointer()
-        except VocabularyNotFound:
-            pointer = None  # not promoted yet
-        if pointer is not None and (version is None or pointer.version == version):
-            return
-        time.sleep(0.2)
-    raise StackError(
-        f"the S3 handler did not make vocabulary version {version} live within "
-        f"{timeout:.0f} s; see relay.log in the state directory"
-    )
+def promoted(store: VocabularyStore, published: Published, timeout: float) -> None:
+    """Wait for the S3 handler's outcome for ``published``; a refusal says why."""
+    try:
+        outcome = wait_for_outcome(store, published, timeout_seconds=timeout)
+    except AwsError as exc:
+        raise StackError(f"{exc} (locally: see relay.log in the state directory)") from exc
+    if outcome.result != "promoted":
+        raise StackError(f"the S3 handler did not promote the vocabulary: {outcome.reason}")
 
 
 def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:

@@ -11,3 +11,8 @@ INCOMING_PREFIX = "vocab/incoming/"
 # The pointer naming the live vocabulary: outside the watched prefix, so writing it never
 # triggers the handler.
 POINTER_KEY = "vocab/current.json"
+# Promoted vocabularies, copied here byte for byte as validated and named by their sha256:
+# what the pointer names, out of reach of any upload (and of the trigger).
+LIVE_PREFIX = "vocab/live/"
+# What the refresh handler did with each upload, for `sentiment publish` to report.
+OUTCOMES_PREFIX = "vocab/outcomes/"

@@ -39,6 +39,10 @@ def float32(values: Sequence[float]) -> tuple[float, ...]:
         raise InvalidVocabulary("linear.coefficients must be float32 numbers") from exc
 
 
+# No trained coefficient comes near this; it keeps every sum of contributions finite.
+MAX_COEFFICIENT = 1e6
+
+
 @dataclass(frozen=True)
 class LinearModel:
     """Per-feature coefficients (float32, one per vocabulary column) and the full intercept:
@@ -49,13 +53,16 @@ class LinearModel:
 
     def __post_init__(self) -> None:
         coefficients = float32(self.coefficients)
-        if not all(map(math.isfinite, coefficients)):
-            raise InvalidVocabulary("linear.coefficients must be finite numbers")
+        if not all(abs(c) <= MAX_COEFFICIENT for c in coefficients):  # NaN fails it too
+            raise InvalidVocabulary(
+                f"linear.coefficients must be finite numbers with |c| <= {MAX_COEFFICIENT:g}"
+            )
         object.__setattr__(self, "coefficients", coefficients)
         intercept = self.intercept
         if (
             not isinstance(intercept, float | int)
             or isinstance(intercept, bool)
+            or not abs(intercept) <= MAX_COEFFICIENT  # before isfinite: a huge int overflows
             or not math.isfinite(intercept)
         ):
             raise InvalidVocabulary("linear.intercept must be a finite number")

@@ -29,6 +29,9 @@ MODEL_FINGERPRINT_TAG = "sentiment-api:model-fingerprint"
 # How many features the model reads (the XGBoost container silently accepts rows with fewer
 # columns than the model has, so a narrower vocabulary would be served wrong answers).
 FEATURE_COUNT_TAG = "sentiment-api:feature-count"
+# The content fingerprint (Vocabulary.fingerprint) of the vocabulary trained with the model:
+# a document that claims the model but encodes text another way is refused.
+VOCABULARY_FINGERPRINT_TAG = "sentiment-api:vocabulary-fingerprint"
 
 # Endpoint states worth waiting for: asked again later, the endpoint may be in service.
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
@@ -46,6 +49,10 @@ class ServedModel:
     @property
     def fingerprint(self) -> str | None:
         return self.tags.get(MODEL_FINGERPRINT_TAG)
+
+    @property
+    def vocabulary_fingerprint(self) -> str | None:
+        return self.tags.get(VOCABULARY_FINGERPRINT_TAG)
 
     @property
     def feature_count(self) -> int | None:
@@ -76,6 +83,8 @@ class Problem(Enum):
     MISSING_MODEL = "missing-model"
     OTHER_MODEL = "other-model"
     FEATURE_COUNT = "feature-count"
+    UNTAGGED = "untagged"  # deployed before the vocabulary tag existed
+    OTHER_VOCABULARY = "other-vocabulary"  # same model, text encoded another way
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,8 @@ class Pairing:
 def check(vocabulary: Vocabulary, state: EndpointState) -> Pairing:
     """Whether ``state`` (the endpoint the vocabulary names, described) serves the model
     the vocabulary was trained with: in service, and every variant's model tagged with the
-    vocabulary's model fingerprint and (when tagged) its feature count."""
+    vocabulary's model fingerprint, (when tagged) its feature count, and the vocabulary's
+    content fingerprint, recomputed from what the document is, not what it claims."""
     name = state.name
     model = vocabulary.model
     if model is None:
@@ -123,6 +133,20 @@ def check(vocabulary: Vocabulary, state: EndpointState) -> Pairing:
                 Problem.FEATURE_COUNT,
                 f"endpoint {name} expects {served.feature_count} features, "
                 f"the vocabulary has {model.feature_count}",
+            )
+        if served.vocabulary_fingerprint is None:
+            return Pairing(
+                Problem.UNTAGGED,
+                f"endpoint {name} was deployed without the vocabulary's fingerprint tag; "
+                f"add it with `sentiment tag-endpoint RUN --endpoint {name}` "
+                "(RUN: the run it was deployed from)",
+            )
+        if served.vocabulary_fingerprint != vocabulary.fingerprint:
+            return Pairing(
+                Problem.OTHER_VOCABULARY,
+                f"the vocabulary's content (fingerprint {vocabulary.fingerprint[:12]}) is not "
+                f"the one endpoint {name}'s model was trained with "
+                f"({served.vocabulary_fingerprint[:12]})",
             )
     return Pairing(None, f"endpoint {name} serves model {model.fingerprint[:12]}")
 

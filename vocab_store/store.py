@@ -1,13 +1,17 @@
 """The vocabulary in S3: immutable uploads, validated promotion, cached loading.
 
-Layout in the bucket (prefixes are settings):
+Layout in the bucket (:mod:`vocab_store.layout`; the first two are settings):
 
-- ``vocab/incoming/<version>-<fingerprint>.json``: every published vocabulary, never
-  overwritten (conditional ``PutObject`` with ``If-None-Match: *``). The S3 trigger watches
-  this prefix.
-- ``vocab/current.json``: the pointer naming the live vocabulary. It lives outside the
-  watched prefix, so promoting never triggers the handler again, and it is only ever
-  replaced by a newer version (conditional write on the pointer's ETag).
+- ``vocab/incoming/<version>-<fingerprint>.json``: every published vocabulary (publish
+  never overwrites one: ``If-None-Match: *``). The S3 trigger watches this prefix. Anyone
+  allowed to upload can overwrite an object here; nothing live is ever read from here.
+- ``vocab/live/<sha256>.json``: a promoted vocabulary, re-serialised from what was
+  validated and named by the sha256 of those bytes, so it never changes under a reader.
+- ``vocab/current.json``: the pointer (:class:`~vocab_store.records.Pointer`) naming the
+  live copy and its sha256. Outside the watched prefix, so promoting never triggers the
+  handler again; only ever replaced by a newer version (conditional write on its ETag), or
+  when it cannot be used at all (garbage, a version out of bounds).
+- ``vocab/outcomes/<upload name>``: what the refresh handler did with each upload.
 
 This module is imported only where S3 is used (not by ``import vocab_store``). The S3
 client is always passed in: the Lambda's wiring and the commands build their own, with their
@@ -16,7 +20,7 @@ own timeouts.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import random
 import threading
@@ -37,8 +41,9 @@ from vocab_store.errors import (
     StoreUnreachable,
     VocabularyNotFound,
 )
-from vocab_store.layout import INCOMING_PREFIX, POINTER_KEY
-from vocab_store.vocabulary import Vocabulary, loads
+from vocab_store.layout import INCOMING_PREFIX, LIVE_PREFIX, OUTCOMES_PREFIX, POINTER_KEY
+from vocab_store.records import MAX_RECORD_BYTES, InvalidPointer, Outcome, Pointer
+from vocab_store.vocabulary import MAX_AHEAD_MS, Vocabulary, counts, loads
 
 log = logging.getLogger(__name__)
 
@@ -47,43 +52,7 @@ _AWS_ERRORS = (ClientError, BotoCoreError)
 # No answer from S3 at all (refused, unknown host, connect or read timeout).
 _UNREACHABLE = (BotoConnectionError, ReadTimeoutError)
 
-POINTER_FORMAT = "sentiment-api.pointer/1"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Pointer:
-    """What ``current.json`` says: which vocabulary is live."""
-
-    key: str
-    version: int
-    fingerprint: str
-    promoted_at: str
-    etag: str | None = None
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": POINTER_FORMAT,
-                "key": self.key,
-                "version": self.version,
-                "fingerprint": self.fingerprint,
-                "promoted_at": self.promoted_at,
-            }
-        )
-
-    @classmethod
-    def parse(cls, blob: bytes, etag: str | None) -> Pointer:
-        try:
-            data = json.loads(blob)
-        except ValueError as exc:
-            raise StoreError("the vocabulary pointer is not valid JSON") from exc
-        if not isinstance(data, dict) or data.get("format") != POINTER_FORMAT:
-            raise StoreError("the vocabulary pointer has an unknown format")
-        key, version, fp = data.get("key"), data.get("version"), data.get("fingerprint")
-        if not isinstance(key, str) or not isinstance(version, int) or not isinstance(fp, str):
-            raise StoreError("the vocabulary pointer is missing key, version or fingerprint")
-        return cls(key, version, fp, str(data.get("promoted_at", "")), etag)
 
 
 def _error_code(exc: Exception) -> str:
@@ -111,16 +80,23 @@ class VocabularyStore:
         *,
         incoming_prefix: str = INCOMING_PREFIX,
         pointer_key: str = POINTER_KEY,
+        live_prefix: str = LIVE_PREFIX,
+        outcomes_prefix: str = OUTCOMES_PREFIX,
         max_bytes: int = DEFAULT_MAX_BYTES,
         s3_client: Any,
     ) -> None:
         if not bucket:
             raise StoreError("no bucket configured for the vocabulary store")
-        if pointer_key.startswith(incoming_prefix):
-            raise StoreError("the pointer must live outside the watched incoming prefix")
+        for name, value in (("pointer", pointer_key), ("live", live_prefix)):
+            if value.startswith(incoming_prefix):
+                raise StoreError(f"the {name} key must live outside the watched incoming prefix")
+        if outcomes_prefix.startswith(incoming_prefix):
+            raise StoreError("the outcomes must live outside the watched incoming prefix")
         self.bucket = bucket
         self.incoming_prefix = incoming_prefix
         self.pointer_key = pointer_key
+        self.live_prefix = live_prefix
+        self.outcomes_prefix = outcomes_prefix
         self.max_bytes = max_bytes
         self.client = s3_client
 
@@ -152,9 +128,9 @@ class VocabularyStore:
             raise _translate(exc, f"publishing {key}") from exc
         return key
 
-    def read(self, key: str) -> Vocabulary:
-        """Read and validate the vocabulary at ``key``; refuses objects over ``max_bytes``
-        before downloading them."""
+    def fetch(self, key: str) -> bytes:
+        """The bytes at ``key``; refuses objects over ``max_bytes`` before downloading
+        them (:class:`InvalidVocabulary`)."""
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=key)
         except _AWS_ERRORS as exc:
@@ -166,21 +142,28 @@ class VocabularyStore:
                 f"vocabulary is {size} bytes, over the {self.max_bytes}-byte limit"
             )
         try:
-            blob = obj["Body"].read(self.max_bytes + 1)
+            return bytes(obj["Body"].read(self.max_bytes + 1))
         except _AWS_ERRORS as exc:
             raise _translate(exc, f"reading {key}") from exc
+
+    def read(self, key: str, *, sha256: str | None = None) -> Vocabulary:
+        """Read and validate the vocabulary at ``key`` (whose bytes must have ``sha256``,
+        when given: the API loads exactly what was promoted)."""
+        blob = self.fetch(key)
+        if sha256 is not None and digest(blob) != sha256:
+            raise InvalidVocabulary(f"{key} is not the document that was promoted")
         return loads(blob, max_bytes=self.max_bytes)
 
     def pointer(self, etag: str | None = None) -> Pointer | None:
         """The current pointer, or ``None`` when it is unchanged since ``etag`` (a
         conditional GET: S3 answers 304 Not Modified). Raises :class:`VocabularyNotFound`
-        when nothing has been promoted yet."""
+        when nothing has been promoted yet, :class:`InvalidPointer` when it is unusable."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.pointer_key}
         if etag:
             kwargs["IfNoneMatch"] = etag
         try:
             obj = self.client.get_object(**kwargs)
-            blob = obj["Body"].read(64 * 1024)
+            blob = obj["Body"].read(MAX_RECORD_BYTES + 1)
         except _AWS_ERRORS as exc:
             if etag and _error_code(exc) in ("304", "NotModified"):
                 return None
@@ -194,15 +177,47 @@ class VocabularyStore:
         except VocabularyNotFound:
             return None
 
-    def promote(self, key: str, vocabulary: Vocabulary, *, attempts: int = 5) -> bool:
-        """Make ``vocabulary`` (stored at ``key``) live if it is newer than the live one.
+    def live_pointer(self) -> tuple[Pointer | None, str | None]:
+        """The pointer that holds back older versions, and the ETag to replace it on.
 
-        Returns whether the pointer changed. Safe against duplicate and out-of-order events
-        and against two handlers racing: the pointer is written conditionally on the ETag it
-        was read with, and re-read on conflict.
+        ``(None, None)``: nothing promoted yet. ``(None, etag)``: a pointer that no longer
+        counts, because it is unusable or its version is too far ahead of the clock
+        (:func:`vocab_store.vocabulary.counts`); the next valid promotion replaces it."""
+        try:
+            current = self.pointer()
+        except VocabularyNotFound:
+            return None, None
+        except InvalidPointer as exc:
+            log.warning("the vocabulary pointer is unusable and will be replaced: %s", exc)
+            return None, exc.etag
+        assert current is not None
+        if not counts(current.version):
+            log.warning(
+                "the live version %d is too far ahead and will be replaced", current.version
+            )
+            return None, current.etag
+        return current, current.etag
+
+    def promote(self, key: str, vocabulary: Vocabulary, *, attempts: int = 5) -> bool:
+        """Make ``vocabulary`` (uploaded at ``key``) live if it is newer than the live one.
+
+        The validated vocabulary is written to its immutable live key first, then the
+        pointer names it. Returns whether the pointer changed. Safe against duplicate and
+        out-of-order events and against two handlers racing: the pointer is written
+        conditionally on the ETag it was read with, and re-read on conflict. A version too
+        far ahead of the clock is refused (:class:`InvalidVocabulary`).
         """
+        if not counts(vocabulary.version):
+            raise InvalidVocabulary(
+                f"version {vocabulary.version} is more than {MAX_AHEAD_MS // 86_400_000} days "
+                "ahead of the clock; versions are millisecond timestamps (sentiment publish "
+                "sets them)"
+            )
+        blob = vocabulary.to_json().encode("utf-8")
+        sha = digest(blob)
+        live_key = f"{self.live_prefix}{sha}.json"
         for _ in range(attempts):
-            current = self.current_pointer()
+            current, etag = self.live_pointer()
             if current is not None and current.version >= vocabulary.version:
                 log.info(
                     "not promoting %s: version %d is not newer than live version %d",
@@ -211,24 +226,58 @@ class VocabularyStore:
                     current.version,
                 )
                 return False
-            new = Pointer(key, vocabulary.version, vocabulary.fingerprint, _now())
-            condition = (
-                {"IfMatch": current.etag} if current and current.etag else {"IfNoneMatch": "*"}
+            self._put(live_key, blob, {"IfNoneMatch": "*"}, exists_ok=True)
+            new = Pointer(
+                live_key, vocabulary.version, vocabulary.fingerprint, _now(), None, sha, key
             )
-            try:
-                self.client.put_object(
-                    Bucket=self.bucket,
-                    Key=self.pointer_key,
-                    Body=new.to_json().encode("utf-8"),
-                    ContentType="application/json",
-                    **condition,
-                )
-            except _AWS_ERRORS as exc:
-                if _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                    continue  # someone else wrote the pointer meanwhile: read it again
-                raise _translate(exc, "writing the vocabulary pointer") from exc
-            return True
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            if self._put(self.pointer_key, new.to_json().encode("utf-8"), condition):
+                return True
+            # someone else wrote the pointer meanwhile: read it again
         raise StoreUnavailable("the vocabulary pointer kept changing; gave up promoting")
+
+    def _put(
+        self, key: str, body: bytes, condition: dict[str, str], *, exists_ok: bool = False
+    ) -> bool:
+        """A conditional PUT; ``False`` when the condition failed (``exists_ok``: a
+        content-addressed object that is already there counts as written)."""
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                **condition,
+            )
+        except _AWS_ERRORS as exc:
+            if _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return exists_ok
+            raise _translate(exc, f"writing {key}") from exc
+        return True
+
+    def outcome_key(self, key: str) -> str:
+        return self.outcomes_prefix + key[len(self.incoming_prefix) :]
+
+    def record_outcome(self, outcome: Outcome) -> None:
+        """Write what the refresh did with an upload, for ``sentiment publish`` to read."""
+        self._put(self.outcome_key(outcome.key), outcome.to_json().encode("utf-8"), {})
+
+    def outcome(self, key: str) -> Outcome | None:
+        """What the refresh last did with the upload at ``key`` (``None``: nothing yet)."""
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self.outcome_key(key))
+            blob = obj["Body"].read(MAX_RECORD_BYTES + 1)
+        except _AWS_ERRORS as exc:
+            error = _translate(exc, f"reading the outcome of {key}")
+            if isinstance(error, VocabularyNotFound):
+                return None
+            raise error from exc
+        return Outcome.parse(blob)
+
+
+def digest(blob: bytes) -> str:
+    """sha256 hex of ``blob``: names a live copy and checks it on the way in."""
+    return hashlib.sha256(blob).hexdigest()
 
 
 def _now() -> str:
@@ -315,7 +364,7 @@ class CachedVocabulary:
         try:
             pointer = self.store.pointer(etag=live.pointer.etag if live else None)
             if pointer is not None and (live is None or pointer.key != live.pointer.key):
-                vocabulary = self.store.read(pointer.key)
+                vocabulary = self.store.read(pointer.key, sha256=pointer.sha256)
                 if vocabulary.fingerprint != pointer.fingerprint:
                     raise InvalidVocabulary("the promoted vocabulary does not match its pointer")
                 live = Live(vocabulary, Encoder(vocabulary), pointer, now)

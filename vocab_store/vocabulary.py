@@ -30,6 +30,16 @@ CONTENT_TYPES = ("text/csv", "text/libsvm")
 VALUES = ("binary", "count", "log_count")
 NORMS = ("none", "l2")
 MAX_TERMS = 1_000_000
+# Versions are millisecond timestamps (next_version); 2**53 - 1 is the largest integer every
+# JSON reader holds exactly, and leaves room until the year 287,396.
+MAX_VERSION = 2**53 - 1
+# A version further ahead of the promoting clock than this would hold back every later
+# publish until then: promotion refuses it, and a live one that far ahead no longer counts.
+MAX_AHEAD_MS = 7 * 24 * 3600 * 1000
+# No real weight comes near this; it keeps every sum of weights finite in float64.
+MAX_WEIGHT = 1e6
+# How deep ``extra`` may nest (training writes flat lists).
+MAX_EXTRA_DEPTH = 8
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
@@ -170,8 +180,8 @@ def _sha256_json(data: Any) -> str:
 
 
 def _check(v: Vocabulary) -> None:
-    if not _is_int(v.version) or v.version < 1:
-        raise InvalidVocabulary("version must be a positive integer")
+    if not _is_int(v.version) or not 1 <= v.version <= MAX_VERSION:
+        raise InvalidVocabulary("version must be a positive integer no larger than 2**53 - 1")
     if not v.terms:
         raise InvalidVocabulary("terms must not be empty")
     if len(v.terms) > MAX_TERMS:
@@ -196,8 +206,16 @@ def _check(v: Vocabulary) -> None:
                 f"weights has {len(v.weights)} entries for {len(v.terms)} terms"
             )
         for w in v.weights:
-            if not isinstance(w, float | int) or isinstance(w, bool) or not math.isfinite(w):
-                raise InvalidVocabulary("weights must be finite numbers")
+            # abs() before isfinite(): an integer past 2**1024 overflows a float.
+            if (
+                not isinstance(w, float | int)
+                or isinstance(w, bool)
+                or not abs(w) <= MAX_WEIGHT
+                or not math.isfinite(w)
+            ):
+                raise InvalidVocabulary(
+                    f"weights must be finite numbers with |w| <= {MAX_WEIGHT:g}"
+                )
     if v.linear is not None and len(v.linear.coefficients) != len(v.terms):
         raise InvalidVocabulary(
             f"linear has {len(v.linear.coefficients)} coefficients for {len(v.terms)} terms"
@@ -208,10 +226,25 @@ def _check(v: Vocabulary) -> None:
             raise InvalidVocabulary(
                 "uncertain must be [low, high] with 0 <= low <= 0.5 <= high <= 1"
             )
+    _check_depth(v.extra)
     if v.model is not None and v.model.feature_count != len(v.terms):
         raise InvalidVocabulary(
             f"model.feature_count {v.model.feature_count} disagrees with {len(v.terms)} terms"
         )
+
+
+def _check_depth(extra: Any) -> None:
+    """Refuse ``extra`` nested deeper than :data:`MAX_EXTRA_DEPTH` (iteratively: a deep
+    document must not exhaust the interpreter's stack while being checked)."""
+    pending = [(extra, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_EXTRA_DEPTH:
+            raise InvalidVocabulary(f"extra is nested deeper than {MAX_EXTRA_DEPTH} levels")
+        if isinstance(value, Mapping):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend((item, depth + 1) for item in value)
 
 
 _TOP_LEVEL = {
@@ -319,8 +352,10 @@ def loads(
             raise InvalidVocabulary("vocabulary is not UTF-8 text") from exc
     try:
         data = json.loads(blob, parse_constant=_reject_constant)
-    except ValueError as exc:
+    except ValueError as exc:  # also a number of more than 4,300 digits
         raise InvalidVocabulary(f"vocabulary is not valid JSON: {exc.args[0]}") from exc
+    except RecursionError as exc:
+        raise InvalidVocabulary("vocabulary is nested too deeply to read") from exc
     return from_dict(data, max_terms=max_terms)
 
 
@@ -361,6 +396,16 @@ def build_vocabulary(
 
 def next_version(live_version: int | None = None, *, now_ms: int | None = None) -> int:
     """A version that only grows: the current time in milliseconds, or one more than the
-    live version if the clock is behind it."""
+    live version if the clock is behind it (a live version that no longer
+    :func:`counts` is outgrown by the clock alone)."""
     stamp = int(time.time() * 1000) if now_ms is None else now_ms
-    return max(stamp, (live_version or 0) + 1)
+    if live_version is None or not counts(live_version, now_ms=stamp):
+        return stamp
+    return max(stamp, live_version + 1)
+
+
+def counts(version: int, *, now_ms: int | None = None) -> bool:
+    """Whether a live ``version`` still holds back older uploads: one further than
+    :data:`MAX_AHEAD_MS` ahead of the clock does not (it would block every publish)."""
+    stamp = int(time.time() * 1000) if now_ms is None else now_ms
+    return version <= stamp + MAX_AHEAD_MS

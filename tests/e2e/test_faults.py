@@ -432,14 +432,16 @@ def test_a_duplicate_event_and_an_older_version_change_nothing(local_stack: Loca
     s3 = local_stack.client("s3")
     bucket = local_stack.settings.bucket
     before, vocabulary = live(local_stack)
-    raw = s3.get_object(Bucket=bucket, Key=before.key)["Body"].read()
+    upload = before.source  # the live vocabulary's upload (the pointer names its copy)
+    assert upload is not None
+    raw = s3.get_object(Bucket=bucket, Key=upload)["Body"].read()
 
     # The event of the live vocabulary's upload, delivered twice more.
-    seen = len(_outcomes(local_stack, before.key))
+    seen = len(_outcomes(local_stack, upload))
     for _ in range(2):
-        s3.put_object(Bucket=bucket, Key=before.key, Body=raw)
-    wait_for("both duplicates", lambda: len(_outcomes(local_stack, before.key)) >= seen + 2)
-    assert [o["result"] for o in _outcomes(local_stack, before.key)[seen:]] == [
+        s3.put_object(Bucket=bucket, Key=upload, Body=raw)
+    wait_for("both duplicates", lambda: len(_outcomes(local_stack, upload)) >= seen + 2)
+    assert [o["result"] for o in _outcomes(local_stack, upload)[seen:]] == [
         "not-newer",
         "not-newer",
     ]
@@ -480,7 +482,14 @@ def test_an_endpoint_that_is_not_in_service(
     stack serves changes); only the endpoint's description is made up."""
     monkeypatch.syspath_prepend(str(APP_DIR))
     from chalicelib import refresh
-    from chalicelib.control import EndpointState, ServedModel
+
+    from vocab_store.pairing import (
+        FEATURE_COUNT_TAG,
+        MODEL_FINGERPRINT_TAG,
+        VOCABULARY_FINGERPRINT_TAG,
+        EndpointState,
+        ServedModel,
+    )
 
     _, vocabulary = live(local_stack)
     assert vocabulary.model is not None
@@ -492,10 +501,15 @@ def test_an_endpoint_that_is_not_in_service(
         s3_client=local_stack.client("s3"),
     )
     key = private.publish(vocabulary)
-    served = (ServedModel("model", vocabulary.model.fingerprint, vocabulary.feature_count),)
+    tags = {
+        MODEL_FINGERPRINT_TAG: vocabulary.model.fingerprint,
+        FEATURE_COUNT_TAG: str(vocabulary.feature_count),
+        VOCABULARY_FINGERPRINT_TAG: vocabulary.fingerprint,
+    }
+    served = (ServedModel("model", tags),)
 
     def describe(name: str, variant: str | None) -> EndpointState:
-        return EndpointState(name, True, status, served)
+        return EndpointState(name, True, status, variant, served)
 
     event = {
         "Records": [

@@ -135,10 +135,13 @@ def create_endpoint(
     fingerprint: str = FINGERPRINT,
     variants: int = 1,
     tags: list[dict[str, str]] | None = None,
+    vocabulary: str | None = None,
 ) -> None:
-    """Models tagged with ``fingerprint`` (or with ``tags`` alone), their endpoint config
+    """Models tagged with ``fingerprint`` and the content fingerprint ``vocabulary``
+    (default: :func:`make_vocabulary`'s), or with ``tags`` alone; their endpoint config
     and endpoint, in moto."""
     sm = boto3.client("sagemaker")
+    content = vocabulary or make_vocabulary().fingerprint
     pvs = []
     for i in range(variants):
         model = f"{name}-m{i}" if i else name
@@ -151,6 +154,7 @@ def create_endpoint(
             else [
                 {"Key": "sentiment-api:project", "Value": "sentiment-api"},
                 {"Key": "sentiment-api:model-fingerprint", "Value": fingerprint},
+                {"Key": "sentiment-api:vocabulary-fingerprint", "Value": content},
             ],
         )
         pvs.append(

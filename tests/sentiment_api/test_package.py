@@ -152,7 +152,12 @@ def test_two_functions_with_their_own_policies(package: tuple[set[str], Any]) ->
     assert all("endpoint/sentiment-" in r for r in api["sagemaker:InvokeEndpoint"])
     assert api["s3:PutObject"] == ["arn:aws:s3:::sentiment-api-dev/feedback/*"]
     refresh = actions("refresh_vocabulary_role")
-    assert refresh["s3:PutObject"] == ["arn:aws:s3:::sentiment-api-dev/vocab/current.json"]
+    # The pointer, the immutable live copies and the outcomes; never an upload.
+    assert refresh["s3:PutObject"] == [
+        "arn:aws:s3:::sentiment-api-dev/vocab/current.json",
+        "arn:aws:s3:::sentiment-api-dev/vocab/live/*",
+        "arn:aws:s3:::sentiment-api-dev/vocab/outcomes/*",
+    ]
     assert "sagemaker:InvokeEndpoint" not in refresh
     writes = [a for a in refresh if a.startswith("sagemaker:")]
     assert all(a.startswith(("sagemaker:Describe", "sagemaker:List")) for a in writes)

@@ -53,7 +53,7 @@ def test_every_record_is_handled_and_the_newest_wins(
     _invoke(client, _event(client, k3))  # at-least-once delivery: a duplicate
     _invoke(client, _event(client, k1))  # a late, older one
     assert _live_version(store) == 3
-    assert store.current_pointer().key == k3  # type: ignore[union-attr]
+    assert store.current_pointer().source == k3  # type: ignore[union-attr]
 
 
 def test_test_event_removals_and_other_keys_are_ignored(
@@ -174,3 +174,113 @@ def test_the_api_follows_a_promotion(
         "/", headers={"Content-Type": "application/json"}, body=b'{"review": "superb"}'
     )
     assert response.json_body["vocabulary_version"] == 2
+
+
+def _forged(version: int, change: str) -> bytes:
+    """A document that copies the live model record but encodes text another way, with a
+    fingerprint that matches its own content (what an attacker can compute)."""
+    from dataclasses import replace
+
+    from vocab_store import TokenizerSettings
+
+    good = make_vocabulary(version)
+    n = good.feature_count
+    forged = {
+        "negated-weights": replace(good, weights=(-1.0,) * n),
+        "reversed-terms": replace(good, terms=tuple(reversed(good.terms))),
+        "no-stemmer": replace(good, tokenizer=replace(good.tokenizer, stemmer="none")),
+        "trigrams": replace(good, tokenizer=TokenizerSettings(ngram_range=(3, 3))),
+        "l2": replace(good, norm="l2"),
+    }[change]
+    assert forged.model == good.model
+    return forged.to_json().encode()
+
+
+@pytest.mark.parametrize(
+    "change", ["negated-weights", "reversed-terms", "no-stemmer", "trigrams", "l2"]
+)
+def test_a_document_that_claims_the_model_but_encodes_otherwise_is_refused(
+    client: Client,
+    store: VocabularyStore,
+    endpoint: str,
+    s3: Any,
+    emitted: Emitted,
+    change: str,
+) -> None:
+    live(store, make_vocabulary(1))
+    key = "vocab/incoming/00000000000000000002-forged.json"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=_forged(2, change))
+    _invoke(client, _event(client, key))
+    assert _live_version(store) == 1
+    (line,) = emitted.lines("refresh")
+    assert line["result"] == "rejected" and "not the one endpoint" in line["reason"]
+    outcome = store.outcome(key)
+    assert outcome is not None and outcome.result == "rejected" and outcome.sha256
+
+
+def _with(doc_change: str) -> bytes:
+    """A vocabulary document, valid but for one hostile value (written as raw JSON text,
+    as an attacker would)."""
+    text = make_vocabulary(3).to_json()
+    if doc_change == "int-weight-past-float":
+        weights = ",".join(["1"] * (make_vocabulary().feature_count - 1) + [str(2**1024)])
+        return text.replace('"weights":null', f'"weights":[{weights}]').encode()
+    if doc_change == "deep-extra":
+        return text.replace('"extra":{', '"extra":{"x":' + "[" * 1000 + "]" * 1000 + ",").encode()
+    if doc_change == "giant-version":
+        return text.replace('"version":3', '"version":' + "9" * 4300).encode()
+    if doc_change == "too-giant-version":
+        return text.replace('"version":3', '"version":' + "9" * 5000).encode()
+    return b"\xff\xfe not even text"
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["int-weight-past-float", "deep-extra", "giant-version", "too-giant-version", "binary"],
+)
+def test_a_malformed_record_is_a_logged_refusal_and_the_next_records_are_handled(
+    client: Client,
+    store: VocabularyStore,
+    endpoint: str,
+    s3: Any,
+    emitted: Emitted,
+    change: str,
+) -> None:
+    bad = f"vocab/incoming/00000000000000000003-{change}.json"
+    s3.put_object(Bucket=BUCKET, Key=bad, Body=_with(change))
+    good = store.publish(make_vocabulary(2))
+    event = _event(client, bad, good)
+    event["Records"].insert(1, "not a record")  # a record that is not even an object
+    _invoke(client, event)
+    assert _live_version(store) == 2  # the record after the bad ones was handled
+    outcome = store.outcome(bad)
+    assert outcome is not None and outcome.result == "rejected", outcome
+    results = [(x["key"], x["result"]) for x in emitted.lines("refresh")]
+    assert results == [(bad, "rejected"), ("", "rejected"), (good, "promoted")]
+
+
+def test_an_overwritten_live_upload_changes_nothing_served_and_is_judged_again(
+    client: Client,
+    store: VocabularyStore,
+    endpoint: str,
+    s3: Any,
+    runtime: Runtime,
+    emitted: Emitted,
+) -> None:
+    from chalicelib import wiring
+
+    key = store.publish(make_vocabulary(1))
+    _invoke(client, _event(client, key))
+    assert _live_version(store) == 1
+    s3.put_object(Bucket=BUCKET, Key=key, Body=_forged(1, "negated-weights"))  # a plain PUT
+    _invoke(client, _event(client, key))
+    (*_, line) = emitted.lines("refresh")
+    assert "not the one endpoint" in line["reason"]  # validated like any upload
+    wiring.reset()  # a new Lambda instance: a cold start reads what was promoted
+    runtime_after = Runtime()
+    wiring.runtime.set(runtime_after.client)
+    runtime_after.answer("0.9")
+    answer = client.http.post(
+        "/", headers={"Content-Type": "application/json"}, body=b'{"review": "superb"}'
+    )
+    assert answer.status_code == 200 and answer.json_body["vocabulary_version"] == 1

@@ -26,6 +26,13 @@ def endpoints(sagemaker: Any) -> set[str]:
     return {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}
 
 
+def deployed(make_run: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """Deploy run ``RUN`` with the command; the ``--artifacts`` arguments naming it."""
+    artifacts = ["--artifacts", str(make_run(RUN).parent)]
+    assert main(["deploy", "latest", *artifacts, "--yes", "--instance-type", "ml.t2.medium"]) == 0
+    return artifacts
+
+
 def test_deploy_publish_list_teardown(
     env: None,
     make_run: Callable[[str], Path],
@@ -33,16 +40,13 @@ def test_deploy_publish_list_teardown(
     store: VocabularyStore,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    run_dir = make_run(RUN)
-    artifacts = ["--artifacts", str(run_dir.parent)]
-
-    assert main(["deploy", "latest", *artifacts, "--yes", "--instance-type", "ml.t2.medium"]) == 0
+    artifacts = deployed(make_run, capsys)
     out = capsys.readouterr().out
     assert "$0.056 per hour" in out and "estimate" in out
     assert f"endpoint {NAME} is InService" in out
     assert endpoints(sagemaker) == {NAME}
 
-    assert main(["publish", RUN, *artifacts]) == 0
+    assert main(["publish", RUN, *artifacts, "--no-wait"]) == 0  # no S3 handler here
     out = capsys.readouterr().out
     assert "/health" in out
     (obj,) = store.client.list_objects_v2(Bucket=BUCKET, Prefix="vocab/incoming/")["Contents"]
@@ -120,3 +124,92 @@ def test_only_our_messages_reach_the_terminal_unless_verbose(
     shown = done.stdout + done.stderr
     assert "sentiment publish:" in shown  # ours (here: refused, no endpoint is deployed)
     assert ("Found credentials in environment variables" in shown) is verbose
+
+
+def test_publish_waits_for_the_handlers_outcome_and_says_it(
+    env: None,
+    make_run: Callable[[str], Path],
+    s3: Any,
+    sagemaker: Any,
+    store: VocabularyStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The S3 handler's part is played by a thread writing the outcome records the real
+    handler writes (the handler itself is tested through the running stack)."""
+    import threading
+    import time
+
+    from vocab_store.records import Outcome
+    from vocab_store.store import digest
+
+    artifacts = deployed(make_run, capsys)
+    capsys.readouterr()
+
+    def handler(result: str, reason: str) -> threading.Thread:
+        def play() -> None:
+            for _ in range(200):
+                listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="vocab/incoming/")
+                for obj in listed.get("Contents", []):
+                    if store.outcome(obj["Key"]) is None:
+                        sha = digest(store.fetch(obj["Key"]))
+                        store.record_outcome(
+                            Outcome(obj["Key"], "retry", "endpoint is Updating", sha)
+                        )
+                        time.sleep(0.3)
+                        store.record_outcome(Outcome(obj["Key"], result, reason, sha))
+                        return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=play)
+        thread.start()
+        return thread
+
+    thread = handler("promoted", "version 1")
+    assert main(["publish", RUN, *artifacts, "--wait-seconds", "20"]) == 0
+    thread.join()
+    assert "promoted it" in capsys.readouterr().out
+
+    thread = handler("rejected", "endpoint x serves model y with fingerprint z")
+    assert main(["publish", RUN, *artifacts, "--wait-seconds", "20"]) != 0
+    thread.join()
+    assert "refused it: endpoint x serves model y" in capsys.readouterr().err
+
+
+def test_tag_endpoint_pairs_an_endpoint_deployed_before_the_tag(
+    env: None,
+    make_run: Callable[[str], Path],
+    sagemaker: Any,
+    store: VocabularyStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from training.artifacts import load_run
+    from vocab_store.pairing import VOCABULARY_FINGERPRINT_TAG
+
+    artifacts = deployed(make_run, capsys)
+    run_dir = Path(artifacts[1]) / RUN
+    arn = sagemaker.describe_model(ModelName=NAME)["ModelArn"]
+    sagemaker.delete_tags(ResourceArn=arn, TagKeys=[VOCABULARY_FINGERPRINT_TAG])  # as before
+    capsys.readouterr()
+
+    assert main(["publish", RUN, *artifacts, "--no-wait"]) == 2
+    assert f"sentiment tag-endpoint RUN --endpoint {NAME}" in capsys.readouterr().err
+    assert main(["tag-endpoint", RUN, *artifacts]) == 0
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+    assert tags[VOCABULARY_FINGERPRINT_TAG] == load_run(run_dir).vocabulary.fingerprint
+    assert main(["publish", RUN, *artifacts, "--no-wait"]) == 0
+
+    other = make_run("20261124-101500-c3d4")
+    assert (
+        main(
+            [
+                "tag-endpoint",
+                "20261124-101500-c3d4",
+                "--artifacts",
+                str(other.parent),
+                "--endpoint",
+                NAME,
+            ]
+        )
+        == 2
+    )
+    assert "not run 20261124-101500-c3d4's model" in capsys.readouterr().err

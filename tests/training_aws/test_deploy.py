@@ -14,7 +14,11 @@ from training.aws import deploy
 from training.aws.deploy import ServerlessConfig, deploy_run
 from training.aws.naming import PROJECT_TAG, RUN_TAG
 from training.errors import UsageError
-from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
+from vocab_store.pairing import (
+    FEATURE_COUNT_TAG,
+    MODEL_FINGERPRINT_TAG,
+    VOCABULARY_FINGERPRINT_TAG,
+)
 
 RUN = "20261123-091500-a1b2"
 
@@ -66,6 +70,8 @@ def test_real_time_deploy_creates_tagged_model_config_and_endpoint(
             RUN_TAG: RUN,
             MODEL_FINGERPRINT_TAG: result.fingerprint,
             FEATURE_COUNT_TAG: str(load_run(run_dir).vocabulary.feature_count),
+            # the content fingerprint training recorded, recomputed from the vocabulary
+            VOCABULARY_FINGERPRINT_TAG: load_run(run_dir).vocabulary.fingerprint,
         }
 
 

@@ -20,7 +20,11 @@ from tests.training_aws.conftest import BUCKET, ROLE
 from training.aws.deploy import ServerlessConfig
 from training.aws.naming import PROJECT_TAG, RUN_TAG
 from training.errors import AwsError
-from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
+from vocab_store.pairing import (
+    FEATURE_COUNT_TAG,
+    MODEL_FINGERPRINT_TAG,
+    VOCABULARY_FINGERPRINT_TAG,
+)
 
 pytest.importorskip("sagemaker.core.resources", reason="the aws extra is not installed")
 
@@ -82,6 +86,7 @@ def expect_deploy(stub: Stubber, run: Any, *, serverless: bool, final: str) -> N
         {"Key": RUN_TAG, "Value": RUN},
         {"Key": MODEL_FINGERPRINT_TAG, "Value": fingerprint},
         {"Key": FEATURE_COUNT_TAG, "Value": str(run.vocabulary.feature_count)},
+        {"Key": VOCABULARY_FINGERPRINT_TAG, "Value": run.vocabulary.fingerprint},
     ]
     not_found(stub, "describe_endpoint", "endpoint")
     not_found(stub, "describe_model", "model")

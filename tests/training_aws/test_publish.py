@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ def test_publish_names_the_endpoint_and_outgrows_the_live_version(
 ) -> None:
     run_dir = make_run(RUN)
     deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
-    # A live vocabulary from the future: the new one must still be newer.
-    future = load_run(run_dir).vocabulary.with_version(10**15)
+    # A live vocabulary from the (near) future: the new one must still be newer.
+    ahead = int(time.time() * 1000) + 24 * 3600 * 1000
+    future = load_run(run_dir).vocabulary.with_version(ahead)
     store.promote(store.publish(future), future)
 
     result = publish_run(run_dir, store=store, sagemaker=sagemaker)
@@ -33,7 +35,7 @@ def test_publish_names_the_endpoint_and_outgrows_the_live_version(
     assert result.key.startswith("vocab/incoming/")
     published = store.read(result.key)
     assert published == result.vocabulary
-    assert published.version == 10**15 + 1
+    assert published.version == ahead + 1
     assert published.model is not None
     assert published.model.endpoint == f"sentiment-{RUN}"
     assert published.model.variant is None
@@ -41,7 +43,7 @@ def test_publish_names_the_endpoint_and_outgrows_the_live_version(
     assert published.fingerprint == load_run(run_dir).vocabulary.fingerprint  # same encoding
     # Publishing never promotes: that is the S3 handler's job.
     pointer = store.current_pointer()
-    assert pointer is not None and pointer.version == 10**15
+    assert pointer is not None and pointer.version == ahead
 
 
 def test_publish_without_checks_needs_no_sagemaker(
@@ -65,3 +67,50 @@ def test_publish_refuses_an_endpoint_that_serves_another_model(
         publish_run(run_dir, store=store, endpoint="bad name!")
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="vocab/").get("Contents", [])
     assert listed == []
+
+
+def _negated(run_dir: Path) -> None:
+    """The run's vocabulary.json edited after training: same model record, every weight
+    negated (which would invert every verdict), and a fingerprint that matches the edit."""
+    from dataclasses import replace
+
+    trained = load_run(run_dir).vocabulary
+    forged = replace(trained, weights=(-1.0,) * trained.feature_count)
+    (run_dir / "vocabulary.json").write_text(forged.to_json())
+
+
+def test_a_vocabulary_changed_after_training_is_refused_before_any_upload(
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
+) -> None:
+    run_dir = make_run(RUN)
+    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
+    _negated(run_dir)
+    with pytest.raises(UsageError, match="changed after training"):
+        publish_run(run_dir, store=store, sagemaker=sagemaker)
+    # Even with the training record gone, the endpoint's tag refuses it (the same rule as
+    # the S3 handler's).
+    (run_dir / "metrics.json").write_text("{}")
+    with pytest.raises(AwsError, match="not the one endpoint .* was trained with"):
+        publish_run(run_dir, store=store, sagemaker=sagemaker)
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="vocab/").get("KeyCount", 0) == 0
+
+
+def test_publish_works_whatever_the_pointer_holds(
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
+) -> None:
+    """No state needs a hand edit: a pointer that is garbage or holds a giant version is
+    outgrown by the clock, and the next promotion replaces it."""
+    run_dir = make_run(RUN)
+    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
+    giant = '{"format": "sentiment-api.pointer/1", "key": "k", "version": %s, "fingerprint": "%s"}'
+    for body in (
+        b"\x00garbage",
+        (giant % ("9" * 4300, "a" * 64)).encode(),
+        (giant % (10**15, "a" * 64)).encode(),
+    ):
+        s3.put_object(Bucket=BUCKET, Key=store.pointer_key, Body=body)
+        published = publish_run(run_dir, store=store, sagemaker=sagemaker)
+        assert published.vocabulary.version <= int(time.time() * 1000)
+        assert store.promote(published.key, published.vocabulary)
+        pointer = store.current_pointer()
+        assert pointer is not None and pointer.version == published.vocabulary.version

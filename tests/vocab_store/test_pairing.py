@@ -10,6 +10,7 @@ from vocab_store import ModelRecord, TokenizerSettings, Vocabulary
 from vocab_store.pairing import (
     FEATURE_COUNT_TAG,
     MODEL_FINGERPRINT_TAG,
+    VOCABULARY_FINGERPRINT_TAG,
     EndpointState,
     Problem,
     ServedModel,
@@ -25,8 +26,12 @@ def _vocabulary(fingerprint: str = MODEL) -> Vocabulary:
     return Vocabulary(terms, TokenizerSettings(), model=ModelRecord(fingerprint, len(terms), "e"))
 
 
-def _served(fingerprint: str | None = MODEL, count: int | None = 3) -> ServedModel:
+def _served(
+    fingerprint: str | None = MODEL, count: int | None = 3, content: str | None = ""
+) -> ServedModel:
     tags = {}
+    if content is not None:
+        tags[VOCABULARY_FINGERPRINT_TAG] = content or _vocabulary().fingerprint
     if fingerprint is not None:
         tags[MODEL_FINGERPRINT_TAG] = fingerprint
     if count is not None:
@@ -51,6 +56,11 @@ def _served(fingerprint: str | None = MODEL, count: int | None = 3) -> ServedMod
             Problem.OTHER_MODEL,
         ),
         (EndpointState("e", True, "InService", None, (_served(count=4),)), Problem.FEATURE_COUNT),
+        (EndpointState("e", True, "InService", None, (_served(content=None),)), Problem.UNTAGGED),
+        (
+            EndpointState("e", True, "InService", None, (_served(content="c" * 64),)),
+            Problem.OTHER_VOCABULARY,
+        ),
         (
             EndpointState("e", True, "InService", None, (ServedModel("m", found=False),)),
             Problem.MISSING_MODEL,
@@ -96,3 +106,15 @@ def test_describe_reads_every_page_of_tags(moto_env: str) -> None:
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": MODEL_FINGERPRINT_TAG, "Value": MODEL}])
     (served,) = describe_endpoint(sm, "pairing-paged").models
     assert served.fingerprint == MODEL and served.feature_count == 3
+
+
+def test_a_document_claiming_the_model_but_encoding_otherwise_is_not_paired() -> None:
+    """What the document *is* decides, not what it says: the same model record with
+    negated weights (or any other encoding change) has another content fingerprint."""
+    trained = _vocabulary()
+    state = EndpointState("e", True, "InService", None, (_served(content=trained.fingerprint),))
+    assert check(trained, state).ok
+    forged = Vocabulary(
+        trained.terms, trained.tokenizer, weights=(-1.0, -1.0, -1.0), model=trained.model
+    )
+    assert check(forged, state).problem is Problem.OTHER_VOCABULARY

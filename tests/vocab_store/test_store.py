@@ -85,7 +85,7 @@ def test_promote_only_newer_versions(store: VocabularyStore, vocabulary: Vocabul
     assert store.current_pointer().version == 5  # type: ignore[union-attr]
     assert store.promote(k7, v7) is True
     pointer = store.current_pointer()
-    assert pointer is not None and (pointer.key, pointer.version) == (k7, 7)
+    assert pointer is not None and (pointer.source, pointer.version) == (k7, 7)
 
 
 def test_concurrent_promotions_end_on_the_newest(
@@ -197,11 +197,69 @@ def test_a_corrupt_promoted_object_keeps_the_last_good_one(
     clock = Clock()
     cache = CachedVocabulary(store, max_age=1, jitter=0.0, clock=clock)
     cache.get()
-    s3.put_object(Bucket=BUCKET, Key="vocab/incoming/broken.json", Body=b"{not json")
-    bad = _version(vocabulary, 9)
-    store.promote("vocab/incoming/broken.json", bad)
+    v9 = _version(vocabulary, 9)
+    assert store.promote(store.publish(v9), v9)
+    # Promotion copied v9 to its immutable live key; damage that copy behind its back.
+    pointer = store.current_pointer()
+    assert pointer is not None and pointer.key.startswith("vocab/live/")
+    s3.put_object(Bucket=BUCKET, Key=pointer.key, Body=b"{not json")
     clock.now += 2
     assert cache.get().vocabulary.version == 1
+    # Valid JSON, but not the bytes that were promoted: refused all the same.
+    s3.put_object(
+        Bucket=BUCKET, Key=pointer.key, Body=_version(vocabulary, 9).to_json().encode() + b" "
+    )
+    clock.now += 10
+    assert cache.get().vocabulary.version == 1
+
+
+def test_an_overwritten_upload_never_changes_what_is_live(
+    store: VocabularyStore, vocabulary: Vocabulary, s3: Any
+) -> None:
+    """The pointer names a copy of what was validated: overwriting the upload (anyone who
+    may upload can) changes nothing that is served, even for a brand-new reader."""
+    v1 = _version(vocabulary, 1)
+    key = store.publish(v1)
+    assert store.promote(key, v1)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"{garbage")
+    fresh = CachedVocabulary(store)  # a cold start
+    assert fresh.get().vocabulary == v1
+
+
+def test_a_pointer_that_cannot_be_used_is_replaced_by_the_next_promotion(
+    store: VocabularyStore, vocabulary: Vocabulary, s3: Any
+) -> None:
+    from vocab_store.records import POINTER_FORMAT, InvalidPointer
+
+    giant = '{"format": "%s", "key": "k", "version": %s, "fingerprint": "%s"}'
+    for body in (
+        b"{garbage",
+        (giant % (POINTER_FORMAT, "9" * 4300, "a" * 64)).encode(),
+        (giant % (POINTER_FORMAT, "9" * 5000, "a" * 64)).encode(),
+        (giant % (POINTER_FORMAT, str(2**53), "a" * 64)).encode(),
+    ):
+        s3.put_object(Bucket=BUCKET, Key=store.pointer_key, Body=body)
+        with pytest.raises(InvalidPointer):
+            store.pointer()
+        v2 = _version(vocabulary, 2)
+        assert store.promote(store.publish(v2), v2)
+        pointer = store.current_pointer()
+        assert pointer is not None and pointer.version == 2
+
+
+def test_a_version_far_ahead_is_refused_and_a_live_one_no_longer_counts(
+    store: VocabularyStore, vocabulary: Vocabulary
+) -> None:
+    import time
+
+    from vocab_store.vocabulary import MAX_AHEAD_MS, next_version
+
+    now = int(time.time() * 1000)
+    ahead = _version(vocabulary, now + MAX_AHEAD_MS + 60_000)
+    with pytest.raises(InvalidVocabulary, match="ahead of the clock"):
+        store.promote(store.publish(ahead), ahead)
+    assert next_version(now + MAX_AHEAD_MS + 60_000, now_ms=now) == now
+    assert next_version(now + 5, now_ms=now) == now + 6
 
 
 def test_threads_share_one_refresh(store: VocabularyStore, vocabulary: Vocabulary) -> None:

@@ -18,6 +18,7 @@ from vocab_store import (
     loads,
     next_version,
 )
+from vocab_store.vocabulary import MAX_VERSION
 
 
 def _doc(vocabulary: Vocabulary) -> dict[str, Any]:
@@ -92,6 +93,9 @@ _DELETE = object()
         ("version", 0, "version must be a positive integer"),
         ("version", True, "version must be a positive integer"),
         ("version", 1.5, "version must be a positive integer"),
+        ("version", 2**53, "no larger than 2\\*\\*53"),
+        ("version", int("9" * 4300), "no larger than 2\\*\\*53"),
+        ("extra", {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": [1]}}}}}}}}, "nested deeper"),
         ("values", "tfidf", "values must be one of"),
         ("norm", "l1", "norm must be one of"),
         ("content_type", "application/json", "content_type must be one of"),
@@ -167,8 +171,34 @@ def test_versions_only_grow() -> None:
 
 @given(
     st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=30, unique=True),
-    st.integers(min_value=1, max_value=2**53),
+    st.integers(min_value=1, max_value=MAX_VERSION),
 )
 def test_any_valid_vocabulary_round_trips(terms: list[str], version: int) -> None:
     vocab = Vocabulary(terms=tuple(terms), tokenizer=TokenizerSettings(), version=version)
     assert loads(vocab.to_json().encode("utf-8")) == vocab
+
+
+@pytest.mark.parametrize(
+    "weight",
+    [2**1024, -(2**1024), 10**400, 1e7, -1.5e6],
+    ids=["int-past-float", "negative-int-past-float", "huge-int", "1e7", "-1.5e6"],
+)
+def test_weights_out_of_bounds_are_refused_not_a_crash(vocabulary: Vocabulary, weight: Any) -> None:
+    doc = _doc(vocabulary)
+    doc["weights"] = [1.0] * (len(doc["terms"]) - 1) + [weight]
+    with pytest.raises(InvalidVocabulary, match="weights must be finite numbers"):
+        loads(json.dumps(doc))
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_deeply_nested_document_is_refused_not_a_crash(
+    vocabulary: Vocabulary, depth: int
+) -> None:
+    doc = json.dumps(_doc(vocabulary))
+    nested = doc[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
+    with pytest.raises(InvalidVocabulary):
+        loads(nested)
+    extra = doc.replace('"extra":{', '"extra":{"deep":' + "[" * depth + "]" * depth + ",", 1)
+    extra = extra.replace('"extra": {', '"extra": {"deep": ' + "[" * depth + "]" * depth + ",", 1)
+    with pytest.raises(InvalidVocabulary):
+        loads(extra)

@@ -142,7 +142,12 @@ def plan_deploy(
         instance_type=None if serverless else instance_type,
         instance_count=0 if serverless else instance_count,
         serverless=serverless,
-        tags=project_tags(run.run_id, run.fingerprint, run.vocabulary.feature_count),
+        tags=project_tags(
+            run.run_id,
+            run.fingerprint,
+            run.vocabulary.feature_count,
+            run.vocabulary.fingerprint,
+        ),
     )
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import re
 
-from vocab_store.pairing import FEATURE_COUNT_TAG, MODEL_FINGERPRINT_TAG
+from vocab_store.pairing import (
+    FEATURE_COUNT_TAG,
+    MODEL_FINGERPRINT_TAG,
+    VOCABULARY_FINGERPRINT_TAG,
+)
 
 PROJECT_TAG = "sentiment-api:project"
 PROJECT = "sentiment-api"
@@ -43,9 +47,13 @@ def model_key(run_id: str) -> str:
 
 
 def project_tags(
-    run_id: str, fingerprint: str, feature_count: int | None = None
+    run_id: str,
+    fingerprint: str,
+    feature_count: int | None = None,
+    vocabulary_fingerprint: str | None = None,
 ) -> list[dict[str, str]]:
-    """The tags every SageMaker resource of a run carries (boto3's shape)."""
+    """The tags every SageMaker resource of a run carries (boto3's shape): the pairing
+    tags (:mod:`vocab_store.pairing`) bind the model to the vocabulary trained with it."""
     tags = [
         {"Key": PROJECT_TAG, "Value": PROJECT},
         {"Key": RUN_TAG, "Value": run_id},
@@ -53,6 +61,8 @@ def project_tags(
     ]
     if feature_count is not None:
         tags.append({"Key": FEATURE_COUNT_TAG, "Value": str(feature_count)})
+    if vocabulary_fingerprint is not None:
+        tags.append({"Key": VOCABULARY_FINGERPRINT_TAG, "Value": vocabulary_fingerprint})
     return tags
 
 

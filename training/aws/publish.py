@@ -8,20 +8,26 @@ than the live one (:func:`vocab_store.next_version`), then goes up with
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training.artifacts import load_run
+from training.artifacts import RunFiles, load_run
+from training.aws import sagemaker_adapter as sma
+from training.aws.clients import AWS_ERRORS, translate
 from training.aws.naming import is_resource_name, resource_name
 from training.errors import AwsError, UsageError
 from vocab_store import Vocabulary, next_version, pairing
 from vocab_store.errors import ControlPlaneUnavailable
 from vocab_store.pairing import Problem
-from vocab_store.store import VocabularyStore
+from vocab_store.records import Outcome
+from vocab_store.store import VocabularyStore, digest
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +80,85 @@ def check_endpoint_serves(sagemaker: SageMakerClient, vocabulary: Vocabulary) ->
             f"endpoint {record.endpoint} serves another model ({answer.reason}); "
             "publish the run that endpoint was deployed from"
         )
+    if answer.problem is Problem.UNTAGGED:
+        raise UsageError(answer.reason)
+    if answer.problem is Problem.OTHER_VOCABULARY:
+        raise AwsError(
+            f"{answer.reason}; publish the run's vocabulary.json as training wrote it, or "
+            "train and deploy again"
+        )
     raise AwsError(f"{answer.reason}; redeploy the run (`sentiment deploy`)")
+
+
+def tag_endpoint(sagemaker: SageMakerClient, run: RunFiles, endpoint: str) -> list[str]:
+    """Add the vocabulary-fingerprint tag to ``endpoint`` and its models, for an endpoint
+    deployed before deploy wrote it; returns the ARNs tagged.
+
+    Only when every model behind it is this run's model; a model already tagged with
+    another vocabulary is refused, never re-tagged."""
+    try:
+        state = pairing.describe_endpoint(sagemaker, endpoint)
+    except ControlPlaneUnavailable as exc:
+        raise AwsError(f"{exc}; check your network, credentials and region") from exc
+    if not state.exists:
+        raise UsageError(f"there is no endpoint {endpoint}")
+    arns = []
+    for served in state.models:
+        if served.fingerprint != run.fingerprint:
+            raise UsageError(
+                f"endpoint {endpoint} serves model {served.name}, which is not run "
+                f"{run.run_id}'s model; tag it with the run it was deployed from"
+            )
+        if served.vocabulary_fingerprint not in (None, run.vocabulary.fingerprint):
+            raise UsageError(
+                f"model {served.name} is already tagged with another vocabulary; not changed"
+            )
+        model = sma.describe_model(sagemaker, served.name)
+        if model is not None:
+            arns.append(model.arn)
+    described = sma.describe_endpoint(sagemaker, endpoint)
+    if described is None or not arns:
+        raise UsageError(f"endpoint {endpoint} has no model to tag")
+    tag: list[TagTypeDef] = [
+        {"Key": pairing.VOCABULARY_FINGERPRINT_TAG, "Value": run.vocabulary.fingerprint}
+    ]
+    for arn in [*arns, described.arn]:
+        try:
+            sagemaker.add_tags(ResourceArn=arn, Tags=tag)
+        except AWS_ERRORS as exc:
+            raise translate(exc, f"tagging {arn}") from exc
+    return [*arns, described.arn]
+
+
+def wait_for_outcome(
+    store: VocabularyStore,
+    published: Published,
+    *,
+    timeout_seconds: float = 120.0,
+    poll_seconds: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Outcome:
+    """What the refresh handler did with ``published`` (its outcome record for exactly
+    these bytes): promoted, not newer, or rejected with its reason. Raises
+    :class:`AwsError` when no final outcome comes within ``timeout_seconds``."""
+    sha = digest(published.vocabulary.to_json().encode("utf-8"))
+    deadline = clock() + timeout_seconds
+    last: Outcome | None = None
+    while True:
+        found = store.outcome(published.key)
+        if found is not None and found.sha256 in (sha, None):
+            last = found
+            if found.result != "retry":
+                return found
+        if clock() >= deadline:
+            still = f"; the last attempt said: {last.reason}" if last else ""
+            raise AwsError(
+                f"the S3 handler has not promoted or refused {published.key} after "
+                f"{timeout_seconds:.0f} s{still}. Check that the bucket's notification "
+                "reaches it (`sentiment deploy-api` sets it up), then publish again"
+            )
+        sleep(poll_seconds)
 
 
 def publish_run(
@@ -93,7 +177,7 @@ def publish_run(
     """
     run = load_run(run_dir)
     name = endpoint or resource_name(run.run_id)
-    live = store.current_pointer()
+    live, _ = store.live_pointer()  # one that cannot be used, or that no longer counts: None
     vocabulary = vocabulary_for_endpoint(
         run.vocabulary,
         endpoint=name,
