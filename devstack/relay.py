@@ -289,13 +289,35 @@ class Relay:
     def _delete(self, receipt: str) -> None:
         self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
 
+    def step(self) -> None:
+        """One poll; when the queue is gone (moto restarted empty), configure again: the
+        queue, the bucket and its notification, as on start."""
+        try:
+            self.poll_once()
+        except ClientError as exc:
+            if not _queue_gone(exc):
+                raise
+            log.warning(
+                "the queue %s is gone (did moto restart empty?); creating the queue, the "
+                "bucket and its notification again",
+                self.settings.queue_name,
+            )
+            self.configure()
+
     def run_forever(self) -> None:
         while True:
             try:
-                self.poll_once()
+                self.step()
             except (ClientError, BotoCoreError) as exc:
                 log.warning("polling the queue failed (%s); retrying in 1 s", exc)
                 time.sleep(1)
+
+
+def _queue_gone(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist") or (
+        "NonExistentQueue" in code
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,6 +7,8 @@ S3 trigger on the vocabulary upload prefix). They share nothing but S3.
 
 from __future__ import annotations
 
+import binascii
+
 from chalice.app import Chalice, CORSConfig, Response, S3Event
 from chalicelib import (
     feedback,
@@ -18,7 +20,7 @@ from chalicelib import (
     settings,
     wiring,
 )
-from chalicelib.errors import MethodNotAllowed
+from chalicelib.errors import BadRequest, MethodNotAllowed
 from chalicelib.responses import handled, note
 
 app = Chalice(app_name="sentiment-api")
@@ -43,7 +45,10 @@ NOT_GET = ["POST", "PUT", "PATCH", "DELETE"]
 def _body() -> tuple[bytes, str | None]:
     request = app.current_request
     assert request is not None  # chalice sets it before calling a route
-    raw = request.raw_body or b""
+    try:
+        raw = request.raw_body or b""
+    except binascii.Error as exc:  # isBase64Encoded, and the body is not base64
+        raise BadRequest("The request body is marked base64 but is not valid base64.") from exc
     return raw if isinstance(raw, bytes) else raw.encode("utf-8"), request.headers.get(
         "content-type"
     )

@@ -111,6 +111,11 @@ def invoke(
     return parse_probabilities(answer, rows)
 
 
+# What the XGBoost container writes for a probability: a plain decimal number, with an
+# exponent for small ones (str(1.2e-05)); no sign, no underscores, ASCII digits only.
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_probabilities(answer: bytes, rows: int) -> list[float]:
     """Exactly ``rows`` probabilities in [0, 1], newline- or comma-separated (the XGBoost
     container uses either); anything else is a :class:`BadGateway`."""
@@ -126,10 +131,10 @@ def parse_probabilities(answer: bytes, rows: int) -> list[float]:
         raise BadGateway()
     values = []
     for field in fields:
-        try:
-            value = float(field)
-        except ValueError as exc:
-            raise BadGateway() from exc
+        # float() alone also takes "-0", "0.5_0", "+1", " nan", "infinity".
+        if not _DECIMAL.fullmatch(field):
+            raise BadGateway()
+        value = float(field)
         if not math.isfinite(value) or not 0.0 <= value <= 1.0:
             raise BadGateway()
         values.append(value)

@@ -171,7 +171,11 @@ def health() -> tuple[int, dict[str, Any], dict[str, str]]:
         "features": current.vocabulary.feature_count,
     }
     try:
-        where, _ = _verdicts(current, [""], explain=False)
+        where = target(current)
+        wiring.endpoint_checks.get(
+            (where.endpoint, where.variant, current.vocabulary.fingerprint),
+            lambda: _verdicts(current, [""], explain=False),
+        )
     except ApiError as exc:
         model = current.vocabulary.model
         name = (model.endpoint if model else None) or s.endpoint

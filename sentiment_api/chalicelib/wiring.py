@@ -20,10 +20,11 @@ twice first (the pointer, then the vocabulary), each at most 2 x (1 s + 2 s) + 1
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import settings
 from chalicelib.clients import LazyClient
+from chalicelib.probe import LastResult
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -49,6 +50,9 @@ s3: LazyClient[S3Client] = LazyClient(
 sagemaker: LazyClient[SageMakerClient] = LazyClient(
     "sagemaker", connect_timeout=2, read_timeout=10, retries={"mode": "standard"}
 )
+
+# /health's endpoint check, reused for 30 s per instance.
+endpoint_checks: LastResult[Any] = LastResult()
 
 _store: VocabularyStore | None = None
 _cache: CachedVocabulary | None = None
@@ -96,10 +100,11 @@ def set_cache(cache: CachedVocabulary | None) -> None:
 def reset() -> None:
     """Forget everything built here and the settings, so the next use builds it all again
     from the environment as it is then (tests that point the clients somewhere else)."""
-    global _store, _cache
+    global _store, _cache, endpoint_checks
     settings.clear()
     for client in (runtime, s3, sagemaker):
         client.set(None)
+    endpoint_checks = LastResult()
     with _lock:
         _store = None
         _cache = None

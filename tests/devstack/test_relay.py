@@ -170,3 +170,34 @@ def test_stop_leaves_no_process(relay: tuple[ManagedProcess, Path]) -> None:
     assert not proc.running
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_after_moto_restarts_empty_the_relay_sets_delivery_up_again(
+    relay: tuple[ManagedProcess, Path], moto_env: str
+) -> None:
+    """What a restarted moto looks like to the relay: no queue, no bucket, no notification.
+    The relay creates them again instead of polling a missing queue forever."""
+    _, out = relay
+    s3 = boto3.client("s3", endpoint_url=moto_env)
+    sqs = boto3.client("sqs", endpoint_url=moto_env)
+    s3.put_object(Bucket=BUCKET, Key="vocab/incoming/before.json", Body=b"{}")
+    _deliveries(out, 1)
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="devstack-s3-events")["QueueUrl"])
+    for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
+
+    def notified() -> bool:
+        try:
+            config = s3.get_bucket_notification_configuration(Bucket=BUCKET)
+        except s3.exceptions.ClientError:
+            return False
+        return bool(config.get("QueueConfigurations"))
+
+    deadline = time.monotonic() + 30
+    while not notified():
+        assert time.monotonic() < deadline, "the relay did not set delivery up again"
+        time.sleep(0.2)
+    s3.put_object(Bucket=BUCKET, Key="vocab/incoming/after.json", Body=b"{}")
+    keys = [d["event"]["Records"][0]["s3"]["object"]["key"] for d in _deliveries(out, 2)]
+    assert keys == ["vocab/incoming/before.json", "vocab/incoming/after.json"]

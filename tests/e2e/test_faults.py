@@ -222,6 +222,9 @@ def test_the_endpoint_clients_worst_case_fits_the_lambda_timeout(
         ("positive", 1),
         ("1.5", 1),
         ("-0.1", 1),
+        ("-0", 1),  # float() takes it; a probability is never signed
+        ("0.5_0", 1),  # float() takes underscores too
+        ("+1", 1),
         ("nan", 1),
         ("", 1),
         ("0.2\n0.7", 1),  # two answers for one row
@@ -341,8 +344,16 @@ def _shrunk(vocabulary: Vocabulary, version: int) -> Vocabulary:
     model = replace(vocabulary.model, feature_count=vocabulary.feature_count - 1)
     extra = {k: v for k, v in vocabulary.extra.items() if k != "document_frequency"}
     weights = None if vocabulary.weights is None else vocabulary.weights[:-1]
+    linear = vocabulary.linear
+    if linear is not None:
+        linear = replace(linear, coefficients=linear.coefficients[:-1])
     shrunk = replace(
-        vocabulary, terms=vocabulary.terms[:-1], weights=weights, model=model, extra=extra
+        vocabulary,
+        terms=vocabulary.terms[:-1],
+        weights=weights,
+        model=model,
+        extra=extra,
+        linear=linear,
     )
     return shrunk.with_version(version)
 

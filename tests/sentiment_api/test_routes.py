@@ -77,15 +77,17 @@ def test_json_review_gets_the_full_verdict(client: Client, runtime: Runtime, voc
     _cors(response)
 
 
-def test_latin1_charset_is_honoured(client: Client, runtime: Runtime, vocab: Any) -> None:
+def test_a_declared_non_utf8_charset_is_415_as_on_aws(client: Client, vocab: Any) -> None:
+    """API Gateway hands text bodies to Lambda as UTF-8 whatever the charset says, so the
+    rule is the same everywhere: UTF-8 (or its subset US-ASCII) only."""
     review = "Superb acting, café scenes."
-    runtime.answer("0.5", _expected(vocab, [review]))
     response = client.http.post(
         "/",
         headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
         body=review.encode("latin-1"),
     )
-    assert response.body == b"1"  # rounding at 0.5 goes up
+    assert response.status_code == 415
+    assert b"UTF-8" in response.body
 
 
 def test_batch_answers_by_index_with_per_item_errors(
@@ -302,6 +304,11 @@ def test_one_structured_log_line_per_request_without_the_review(
 def test_health_reports_vocabulary_and_endpoint(
     client: Client, runtime: Runtime, vocab: Any
 ) -> None:
+    from chalicelib import wiring
+    from chalicelib.probe import LastResult
+
+    now = [1000.0]
+    wiring.endpoint_checks = LastResult(clock=lambda: now[0])
     runtime.answer("0.5")
     response = client.http.get("/health")
     assert response.status_code == 200
@@ -314,11 +321,19 @@ def test_health_reports_vocabulary_and_endpoint(
     )
     _cors(response)
     assert "Retry-After" not in response.headers
+    # Within 30 s the last check answers: no endpoint call (the stub has none queued).
+    for _ in range(5):
+        assert client.http.get("/health").json_body["endpoint"]["answers"] is True
+    runtime.stub.assert_no_pending_responses()
+    now[0] += 31
     runtime.fail("ModelNotReadyException")
     degraded = client.http.get("/health")
     assert degraded.status_code == 503 and degraded.json_body["endpoint"]["answers"] is False
     assert degraded.headers["Retry-After"] == "10"  # what a prediction would be told
+    now[0] += 10  # a failure is reused too: still the same answer, no call
+    assert client.http.get("/health").headers["Retry-After"] == "10"
     for fault in ("ThrottlingException", "garbage"):  # a 503 behind it, and a 502
+        now[0] += 31
         runtime.answer(fault) if fault == "garbage" else runtime.fail(fault)
         degraded = client.http.get("/health")
         assert degraded.status_code == 503
