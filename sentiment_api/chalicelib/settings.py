@@ -72,7 +72,7 @@ def load(env: Mapping[str, str]) -> Settings:
     stage = _required(env, "SENTIMENT_STAGE")
     if stage not in STAGES:
         raise SettingsError(f"the setting SENTIMENT_STAGE must be one of {STAGES}, not {stage!r}")
-    return Settings(
+    settings = Settings(
         stage=stage,
         bucket=_required(env, "SENTIMENT_BUCKET"),
         vocab_prefix=env.get("SENTIMENT_VOCAB_PREFIX", "").strip() or INCOMING_PREFIX,
@@ -87,6 +87,15 @@ def load(env: Mapping[str, str]) -> Settings:
             _number(env, "SENTIMENT_MAX_VOCAB_BYTES", 20 * 1024 * 1024, 0, 200 * 1024 * 1024)
         ),
     )
+    # Feedback is a stranger's text: the S3 trigger must never see it as an upload.
+    if settings.feedback_prefix.startswith(
+        settings.vocab_prefix
+    ) or settings.vocab_prefix.startswith(settings.feedback_prefix):
+        raise SettingsError(
+            "the setting SENTIMENT_FEEDBACK_PREFIX must not overlap SENTIMENT_VOCAB_PREFIX, "
+            "which the S3 trigger watches"
+        )
+    return settings
 
 
 _settings: Settings | None = None

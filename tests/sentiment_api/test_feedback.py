@@ -111,3 +111,14 @@ def test_other_methods_get_our_405(client: Client, method: str) -> None:
     response = client.http.request(method, "/feedback")
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST, OPTIONS"
+
+
+def test_the_feedback_prefix_may_not_overlap_the_watched_one() -> None:
+    from chalicelib import settings
+    from chalicelib.errors import SettingsError
+
+    base = {"SENTIMENT_STAGE": "dev", "SENTIMENT_BUCKET": "b"}
+    assert settings.load(base).feedback_prefix == "feedback/"
+    for prefix in ("vocab/incoming/feedback/", "vocab/"):
+        with pytest.raises(SettingsError, match="SENTIMENT_FEEDBACK_PREFIX"):
+            settings.load({**base, "SENTIMENT_FEEDBACK_PREFIX": prefix})
