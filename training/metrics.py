@@ -9,6 +9,9 @@ from vocab_store.labels import POSITIVE, THRESHOLD, label
 if TYPE_CHECKING:
     import numpy as np
 
+# Equal-width probability bins of the reliability diagram and the ECE.
+BINS = 10
+
 
 def classification_metrics(labels: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     """Accuracy, precision, recall, F1, ROC AUC and the confusion matrix of ``proba``
@@ -40,6 +43,8 @@ def classification_metrics(labels: np.ndarray, proba: np.ndarray) -> dict[str, A
         "f1": f1,
         "roc_auc": roc_auc(y, p),
         "confusion_matrix": [[tn, fp], [fn, tp]],
+        "ece": expected_calibration_error(y, p),
+        "reliability": reliability(y, p),
     }
 
 
@@ -68,3 +73,55 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     tps = np.concatenate([[0], np.cumsum(y_sorted)])
     fps = np.concatenate([[0], np.cumsum(1 - y_sorted)])
     return fps / max(1, fps[-1]), tps / max(1, tps[-1])
+
+
+def reliability(labels: np.ndarray, proba: np.ndarray, bins: int = BINS) -> list[dict[str, Any]]:
+    """Equal-width probability bins: how many reviews fall in each, their mean predicted
+    probability of positive and the fraction that are positive (the diagram's points)."""
+    import numpy as np
+
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.asarray(proba, dtype=np.float64)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    rows = []
+    for k in range(bins):
+        inside = which == k
+        n = int(inside.sum())
+        rows.append(
+            {
+                "low": k / bins,
+                "high": (k + 1) / bins,
+                "count": n,
+                "mean_probability": float(p[inside].mean()) if n else None,
+                "positive_fraction": float(y[inside].mean()) if n else None,
+            }
+        )
+    return rows
+
+
+def expected_calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = BINS) -> float:
+    """Mean gap between predicted probability and observed positive fraction over the
+    :func:`reliability` bins, weighted by how many reviews each holds."""
+    rows = reliability(labels, proba, bins)
+    total = sum(r["count"] for r in rows)
+    if not total:
+        return 0.0
+    return sum(
+        r["count"] * abs(r["mean_probability"] - r["positive_fraction"]) for r in rows if r["count"]
+    ) / float(total)
+
+
+def sentence_metrics(labels: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """What matters on short sentences: accuracy, how often the answer is positive (on a
+    balanced set a model biased by its intercept drifts from 0.5), ECE, mean probability."""
+    import numpy as np
+
+    found = classification_metrics(labels, proba)
+    pred = found["confusion_matrix"][0][1] + found["confusion_matrix"][1][1]
+    return {
+        "count": found["count"],
+        "accuracy": found["accuracy"],
+        "positive_rate": pred / found["count"] if found["count"] else 0.0,
+        "ece": found["ece"],
+        "mean_probability": float(np.mean(proba)) if found["count"] else 0.0,
+    }

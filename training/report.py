@@ -45,7 +45,7 @@ def render_png(
 
     from training.metrics import roc_curve
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.5))
+    fig, axes = plt.subplots(1, 4, figsize=(21, 5.5))
     try:
         ax = axes[0]
         cm = metrics["confusion_matrix"]
@@ -70,7 +70,9 @@ def render_png(
         ax.set_xlabel("false positive rate")
         ax.set_ylabel("true positive rate")
 
-        ax = axes[2]
+        _reliability_panel(axes[2], metrics)
+
+        ax = axes[3]
         rows = list(reversed(terms["negative"])) + list(reversed(terms["positive"]))
         ax.barh(
             range(len(rows)),
@@ -86,6 +88,30 @@ def render_png(
         return out.getvalue()
     finally:
         plt.close(fig)
+
+
+def _reliability_panel(ax: Any, metrics: dict[str, Any]) -> None:
+    """The reliability diagram: per probability bin, the fraction of reviews that are
+    positive against the mean predicted probability; a calibrated model sits on the
+    diagonal. Point area follows the bin's count."""
+    bins = [b for b in metrics["reliability"] if b["count"]]
+    ax.plot([0, 1], [0, 1], ls="--", c="grey")
+    ax.plot(
+        [b["mean_probability"] for b in bins], [b["positive_fraction"] for b in bins], c="#2c7fb8"
+    )
+    most = max((b["count"] for b in bins), default=1)
+    ax.scatter(
+        [b["mean_probability"] for b in bins],
+        [b["positive_fraction"] for b in bins],
+        s=[20 + 200 * b["count"] / most for b in bins],
+        c="#2c7fb8",
+        zorder=3,
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted probability of positive")
+    ax.set_ylabel("fraction positive")
+    ax.set_title(f"reliability (ECE {metrics['ece']:.4f})")
 
 
 def render_markdown(run_id: str, metrics: dict[str, Any]) -> str:
@@ -111,6 +137,7 @@ def render_markdown(run_id: str, metrics: dict[str, Any]) -> str:
         f"| recall | {test['recall']:.4f} |",
         f"| F1 | {test['f1']:.4f} |",
         f"| ROC AUC | {auc} |",
+        f"| expected calibration error ({len(test['reliability'])} bins) | {test['ece']:.4f} |",
         "",
         f"Confusion matrix (rows true, columns predicted): TN {tn:,}, FP {fp:,}, "
         f"FN {fn:,}, TP {tp:,}.",
