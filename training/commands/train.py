@@ -49,10 +49,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--limit or --test-limit makes it a partial one",
     )
     add(
+        "--remove-stopwords",
+        action="store_true",
+        help="remove the words of the --stopwords list (by default every word is kept: "
+        "'but', 'too', 'very', 'the worst' carry sentiment)",
+    )
+    add(
         "--drop-negations",
         action="store_true",
-        help="remove negation words (not, no, don't, ...) with the other stopwords; by default "
-        "they are kept because they carry sentiment",
+        help="with --remove-stopwords, remove negation words (not, no, don't, ...) too; by "
+        "default they are kept because they carry sentiment",
     )
     add("--ngram-max", type=int, default=d.ngram_max, choices=(1, 2, 3), help="longest n-gram")
     add("--max-terms", type=int, default=d.max_terms, help="vocabulary size (%(default)s)")
@@ -71,6 +77,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--lambda", dest="reg_lambda", type=float, default=d.reg_lambda, help="L2 penalty")
     add("--alpha", dest="reg_alpha", type=float, default=d.reg_alpha, help="L1 penalty")
     add("--early-stopping", type=int, default=d.early_stopping_rounds, help="patience (rounds)")
+    add(
+        "--no-calibration",
+        action="store_true",
+        help="serve the fitted model as it is, without the Platt correction fitted on the "
+        "validation split",
+    )
     add("--threads", type=int, default=d.n_jobs, help="XGBoost threads (%(default)s)")
     add("--no-progress", action="store_true", help="no progress bars")
     aws = parser.add_argument_group(
@@ -105,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         train_limit=args.limit,
         extra_reviews=args.extra,
         test_limit=args.test_limit,
+        remove_stopwords=args.remove_stopwords,
         keep_negations=not args.drop_negations,
         ngram_max=args.ngram_max,
         max_terms=args.max_terms,
@@ -118,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         reg_lambda=args.reg_lambda,
         reg_alpha=args.reg_alpha,
         early_stopping_rounds=args.early_stopping,
+        calibrate=not args.no_calibration,
         n_jobs=args.threads,
         progress=not args.no_progress,
     )
