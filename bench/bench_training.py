@@ -4,9 +4,10 @@ and per-review encode time on the default vocabulary.
 Trains with the defaults on all 25,000 training reviews into a temporary artifacts folder,
 with an empty token cache (the cold, first-run case), then encodes each of the 25,000 test
 reviews one at a time with a fresh :class:`vocab_store.Encoder` as the Lambda does.
-Targets on the 2-core machine: test accuracy >= 0.90, wall <= 300 s; encoding as the
-foundation's benchmark: p50 <= 0.25 ms, p99 <= 1 ms. Other work on the machine slows the
-figures; the load average is printed before and after.
+Targets on the 2-core machine: test accuracy >= 0.915 with ECE <= 0.02; on the 1,000 short
+sentences (issue 15) accuracy >= 0.88 and a positive rate within 0.50 +- 0.05; wall <= 300 s;
+encoding as the foundation's benchmark: p50 <= 0.25 ms, p99 <= 1 ms. Other work on the
+machine slows the figures; the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from pathlib import Path
 
 from bench import check_targets, encode_figures_in_fresh_process
 
-TARGETS = {"accuracy_min": 0.90, "wall_s": 300.0, "p50_ms": 0.25, "p99_ms": 1.0}
+TARGETS = {
+    "accuracy_min": 0.915,
+    "ece": 0.02,
+    "sentence_accuracy_min": 0.88,
+    "sentence_positive_rate_min": 0.45,
+    "sentence_positive_rate": 0.55,
+    "wall_s": 300.0,
+    "p50_ms": 0.25,
+    "p99_ms": 1.0,
+}
 
 
 def _load() -> str:
@@ -61,9 +71,24 @@ def main() -> int:
     print(f"after training: {_load()}")
     test = metrics["test"]
     print(
-        f"test accuracy {test['accuracy']:.4f} (F1 {test['f1']:.4f}, ROC AUC "
-        f"{test['roc_auc']:.4f}) on {test['count']:,} reviews"
+        f"IMDB test accuracy {test['accuracy']:.4f} (target >= {TARGETS['accuracy_min']}), "
+        f"F1 {test['f1']:.4f}, ROC AUC {test['roc_auc']:.4f}, ECE {test['ece']:.4f} "
+        f"(target <= {TARGETS['ece']}) on {test['count']:,} reviews"
     )
+    short = metrics["sentences"]
+    print(
+        f"short sentences ({short['count']:,}, ../shared/data/short; a proxy, never fitted on): "
+        f"accuracy {short['accuracy']:.4f} (target >= {TARGETS['sentence_accuracy_min']}), "
+        f"positive rate {short['positive_rate']:.3f} (target 0.50 +- 0.05), "
+        f"ECE {short['ece']:.4f}"
+    )
+    platt = metrics["calibration"]
+    if platt is not None:
+        print(
+            f"Platt correction folded into the model: scale {platt['scale']:.3f}, shift "
+            f"{platt['shift']:+.3f} (validation log loss {platt['validation_logloss_before']:.4f}"
+            f" -> {platt['validation_logloss_after']:.4f})"
+        )
     t = metrics["timings"]
     print(
         f"wall {wall:.1f} s (cold token cache): load {t['load_seconds']:.1f}, tokenise "
@@ -92,7 +117,16 @@ def main() -> int:
         f"max {enc['body_max']:,.0f} B; as dense text/csv it would be mean "
         f"{statistics.fmean(dense_sizes):,.0f} B (200 reviews)"
     )
-    figures = {"accuracy_min": test["accuracy"], "wall_s": wall, "p50_ms": p50, "p99_ms": p99}
+    figures = {
+        "accuracy_min": test["accuracy"],
+        "ece": test["ece"],
+        "sentence_accuracy_min": short["accuracy"],
+        "sentence_positive_rate_min": short["positive_rate"],
+        "sentence_positive_rate": short["positive_rate"],
+        "wall_s": wall,
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
     return check_targets(figures, TARGETS)
 
 

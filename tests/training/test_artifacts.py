@@ -33,8 +33,9 @@ def test_vocabulary_carries_the_model_record(small_run: Path) -> None:
     assert vocab.model is not None and vocab.model.endpoint is None
     assert vocab.model.fingerprint == artifacts.fingerprint(model)
     assert vocab.model.feature_count == vocab.feature_count
-    assert "not" not in vocab.tokenizer.stopwords and "the" in vocab.tokenizer.stopwords
-    assert "negation" in vocab.extra["stopwords_note"]
+    # By default every word is kept ("but", "too", "the worst" carry sentiment).
+    assert vocab.tokenizer.stopwords == () and {"the", "but", "not"} <= set(vocab.terms)
+    assert "stopwords_note" not in vocab.extra
     assert vocab.version > 1_600_000_000_000  # next_version(): milliseconds
 
 

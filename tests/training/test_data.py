@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.training.conftest import write_jsonl
-from training.data import load_split, sample, shuffled_split
+from training.data import (
+    GROUP_BLOCK,
+    Reviews,
+    load_sentences,
+    load_split,
+    review_group,
+    sample,
+    shuffled_split,
+)
 from training.errors import DataError
 
 
@@ -100,3 +108,33 @@ def test_reads_raw_utf8_jsonl(tmp_path: Path) -> None:
     (tmp_path / "train.jsonl.gz").write_bytes(gzip.compress(line.encode("utf-8")))
     reviews = load_split(tmp_path, "train")
     assert reviews.texts == ("Un café délicieux — bravo",) and reviews.labels == (1,)
+
+
+def _block_reviews(per_label: int) -> Reviews:
+    ids = [f"train/{d}/{i}_{s}.txt" for d, s in (("pos", 9), ("neg", 2)) for i in range(per_label)]
+    labels = [1] * per_label + [0] * per_label
+    return Reviews(tuple(ids), tuple(f"review {i}" for i in ids), tuple(labels), "x")
+
+
+def test_validation_holds_whole_blocks_of_ids_in_the_labels_balance() -> None:
+    reviews = _block_reviews(12_500)
+    fit, val = shuffled_split(reviews, validation_fraction=0.1, seed=42)
+    assert not set(fit.ids) & set(val.ids) and len(fit) + len(val) == 25_000
+    held = {review_group(i) for i in val.ids}
+    assert not held & {review_group(i) for i in fit.ids}  # a movie's block on one side
+    assert sum(val.labels) == len(val) - sum(val.labels)
+    assert abs(len(val) - 2500) <= 2 * GROUP_BLOCK
+    assert review_group("train/pos/1234_9.txt") == review_group("train/pos/1299_7.txt")
+    assert review_group("train/pos/1234_9.txt") != review_group("train/pos/1300_9.txt")
+    assert review_group("feedback:abc") == "feedback:abc"
+
+
+def test_sentences_split_on_newline_and_last_tab_only(tmp_path: Path) -> None:
+    path = tmp_path / "short.txt"
+    path.write_text('A "great"\tfilm\u0085 really.\t1\nDull.\t0\n', encoding="utf-8")
+    found = load_sentences(path)
+    assert found.texts == ('A "great"\tfilm\u0085 really.', "Dull.")
+    assert found.labels == (1, 0)
+    path.write_text("no label here\n", encoding="utf-8")
+    with pytest.raises(DataError, match=":1:"):
+        load_sentences(path)

@@ -20,6 +20,7 @@ from training.aws.sagemaker_training import (
     SageMakerTrainingSettings,
     training_body,
 )
+from training.calibration import fold_platt
 from training.errors import UsageError
 
 RUN = "20261123-091500-a1b2"
@@ -106,8 +107,14 @@ def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(s3: Any, tmp_
     (fake,) = jobs
     (job,) = fake.jobs
     assert job.name == f"sentiment-{run_dir.name}"
-    assert artifacts.read_model_bytes(run_dir / artifacts.MODEL_ARCHIVE) == fake.model
     metrics = json.loads((run_dir / artifacts.METRICS).read_text())
+    # The run serves the job's model with the Platt correction fitted locally folded in.
+    platt = metrics["calibration"]
+    job_model = fold_platt(
+        xgboost.Booster(model_file=bytearray(fake.model)), platt["scale"], platt["shift"]
+    )
+    served = artifacts.read_model_bytes(run_dir / artifacts.MODEL_ARCHIVE)
+    assert served == bytes(job_model.save_raw("ubj"))
     assert metrics["test"]["accuracy"] > 0.6
     again = evaluate_run(run_dir, IMDB_DIR, limit=300, seed=config.seed, progress=False)
     assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
