@@ -178,7 +178,7 @@ def main() -> int:
     run = latest_run(artifacts)
     if run is None:
         return 1
-    from training.aws.deploy import deploy_run
+    from training.aws.deploy import DeployRequest, deploy_run
     from training.aws.naming import LOCAL_ROLE_ARN
     from training.evaluate import serving_probabilities
 
@@ -207,12 +207,9 @@ def main() -> int:
             assert stack.stack is not None and stack.vocabulary_version is not None
             sagemaker, s3 = stack.client("sagemaker"), stack.client("s3")
             deploy_run(
-                small,
-                bucket=stack.settings.bucket,
-                role_arn=LOCAL_ROLE_ARN,
+                DeployRequest(small, stack.settings.bucket, LOCAL_ROLE_ARN, poll_seconds=0),
                 s3=s3,
                 sagemaker=sagemaker,
-                poll_seconds=0,
                 progress=silent,
             )
             expected = {stack.vocabulary_version: scores[run]}

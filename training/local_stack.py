@@ -25,7 +25,7 @@ from devstack.errors import DevstackError, PortInUseError
 from devstack.stack import Stack, StackSettings
 from devstack.stage_config import StagePorts, disagreement, read_ports, stage_variables
 from training.artifacts import load_vocabulary, resolve_run
-from training.aws.deploy import DeployedEndpoint, deploy_run
+from training.aws.deploy import DeployedEndpoint, DeployRequest, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
 from training.aws.publish import Published, publish_run, wait_for_outcome
 from training.errors import AwsError, StackError
@@ -138,12 +138,9 @@ class LocalStack:
             stack.start_runtime()
             self.progress(f"deploying {run_dir.name}: model, endpoint config, endpoint")
             self.endpoint = deploy_run(
-                run_dir,
-                bucket=s.bucket,
-                role_arn=LOCAL_ROLE_ARN,
+                DeployRequest(run_dir, s.bucket, LOCAL_ROLE_ARN, poll_seconds=0),
                 s3=s3,
                 sagemaker=sagemaker,
-                poll_seconds=0,
                 progress=self.progress,
             )
             if s.services_only:

@@ -186,19 +186,16 @@ def _tree_run(small_run: Path, root: Path) -> Path:
 def test_a_tree_model_answers_without_evidence_and_nothing_else_changes(
     local_stack: LocalStack, small_run: Path, tmp_path: Path
 ) -> None:
-    from training.aws.deploy import deploy_run
+    from training.aws.deploy import DeployRequest, deploy_run
     from training.aws.naming import LOCAL_ROLE_ARN
     from training.aws.publish import publish_run
 
     _, original = live(local_stack)
     run_dir = _tree_run(small_run, tmp_path)
     deploy_run(
-        run_dir,
-        bucket=local_stack.settings.bucket,
-        role_arn=LOCAL_ROLE_ARN,
+        DeployRequest(run_dir, local_stack.settings.bucket, LOCAL_ROLE_ARN, poll_seconds=0),
         s3=local_stack.client("s3"),
         sagemaker=local_stack.client("sagemaker"),
-        poll_seconds=0,
         progress=lambda _: None,
     )
     published = publish_run(

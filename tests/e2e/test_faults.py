@@ -38,7 +38,7 @@ from tests.e2e.support import (
 )
 from tests.sentiment_api.conftest import APP_DIR
 from training.artifacts import resolve_run
-from training.aws.deploy import deploy_run
+from training.aws.deploy import DeployRequest, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
 from training.local_stack import LocalStack
 from vocab_store import ModelRecord, Vocabulary
@@ -108,13 +108,11 @@ class Traffic:
 def _redeploy(stack: LocalStack) -> None:
     """The run's endpoint again, with the deploy code `sentiment up` uses (the model and
     endpoint config are still there and are reused)."""
+    run_dir = resolve_run(stack.settings.artifacts_dir, stack.settings.run)
     deploy_run(
-        resolve_run(stack.settings.artifacts_dir, stack.settings.run),
-        bucket=stack.settings.bucket,
-        role_arn=LOCAL_ROLE_ARN,
+        DeployRequest(run_dir, stack.settings.bucket, LOCAL_ROLE_ARN, poll_seconds=0),
         s3=stack.client("s3"),
         sagemaker=stack.client("sagemaker"),
-        poll_seconds=0,
     )
 
 

@@ -1,4 +1,10 @@
-"""The low-level deploy against moto's server: what it creates, names and tags."""
+"""The deploy against moto's server, through both backends: what it creates, names, tags
+and refuses. The orchestration is one function; each backend only creates the resources.
+
+moto answers some fields as empty structures (``VpcConfig: {}``) that the SageMaker SDK's
+models reject, so the SDK's session drops those from moto's answers: a quirk of the stand-in,
+not of SageMaker.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.training_aws.conftest import BUCKET, ROLE
 from training.artifacts import load_run
 from training.aws import deploy
-from training.aws.deploy import ServerlessConfig, deploy_run
+from training.aws.deploy import (
+    Boto3Backend,
+    DeployBackend,
+    DeployRequest,
+    ServerlessConfig,
+    deploy_run,
+)
 from training.aws.naming import PROJECT_TAG, RUN_TAG
-from training.errors import UsageError
+from training.errors import AwsError, UsageError
 from vocab_store.pairing import (
     FEATURE_COUNT_TAG,
     MODEL_FINGERPRINT_TAG,
@@ -21,6 +34,24 @@ from vocab_store.pairing import (
 )
 
 RUN = "20261123-091500-a1b2"
+NAME = f"sentiment-{RUN}"
+
+
+def _drop_empty_structures(parsed: dict[str, Any], **_: Any) -> None:
+    for key in [k for k, v in parsed.items() if v == {}]:
+        del parsed[key]
+
+
+@pytest.fixture(params=["boto3", "sdk"])
+def backend(request: pytest.FixtureRequest, sagemaker: Any) -> DeployBackend:
+    if request.param == "boto3":
+        return Boto3Backend(sagemaker)
+    pytest.importorskip("sagemaker.core.resources", reason="the aws extra is not installed")
+    from training.aws.deploy_sdk import SdkBackend
+
+    session = boto3.session.Session(region_name="us-east-1")
+    session.events.register("after-call.sagemaker", _drop_empty_structures)
+    return SdkBackend(session, Boto3Backend(sagemaker))
 
 
 def tags(sagemaker: Any, arn: str) -> dict[str, str]:
@@ -28,19 +59,15 @@ def tags(sagemaker: Any, arn: str) -> dict[str, str]:
 
 
 def test_real_time_deploy_creates_tagged_model_config_and_endpoint(
-    make_run: Callable[[str], Path], s3: Any, sagemaker: Any
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, backend: DeployBackend
 ) -> None:
     run_dir = make_run(RUN)
     messages: list[str] = []
+    request = DeployRequest(
+        run_dir, BUCKET, ROLE, instance_type="ml.t2.medium", instance_count=2, poll_seconds=0
+    )
     result = deploy_run(
-        run_dir,
-        bucket=BUCKET,
-        role_arn=ROLE,
-        s3=s3,
-        sagemaker=sagemaker,
-        instance_type="ml.t2.medium",
-        progress=messages.append,
-        poll_seconds=0,
+        request, s3=s3, sagemaker=sagemaker, backend=backend, progress=messages.append
     )
     name = f"sentiment-{RUN}"
     assert (result.name, result.model_name, result.config_name) == (name, name, name)
@@ -60,7 +87,7 @@ def test_real_time_deploy_creates_tagged_model_config_and_endpoint(
     config = sagemaker.describe_endpoint_config(EndpointConfigName=name)
     (variant,) = config["ProductionVariants"]
     assert variant["InstanceType"] == "ml.t2.medium"
-    assert variant["InitialInstanceCount"] == 1
+    assert variant["InitialInstanceCount"] == 2
     assert variant["ModelName"] == name
     endpoint = sagemaker.describe_endpoint(EndpointName=name)
     assert endpoint["EndpointConfigName"] == name
@@ -76,17 +103,11 @@ def test_real_time_deploy_creates_tagged_model_config_and_endpoint(
 
 
 def test_serverless_deploy_has_no_instances(
-    make_run: Callable[[str], Path], s3: Any, sagemaker: Any
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, backend: DeployBackend
 ) -> None:
-    result = deploy_run(
-        make_run(RUN),
-        bucket=BUCKET,
-        role_arn=ROLE,
-        s3=s3,
-        sagemaker=sagemaker,
-        serverless=ServerlessConfig(memory_mb=3072, max_concurrency=7),
-        poll_seconds=0,
-    )
+    serverless = ServerlessConfig(memory_mb=3072, max_concurrency=7)
+    request = DeployRequest(make_run(RUN), BUCKET, ROLE, serverless=serverless, poll_seconds=0)
+    result = deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
     assert result.serverless and result.instance_type is None
     (variant,) = sagemaker.describe_endpoint_config(EndpointConfigName=result.name)[
         "ProductionVariants"
@@ -96,55 +117,72 @@ def test_serverless_deploy_has_no_instances(
 
 
 def test_deploying_a_deployed_run_again_is_refused(
-    make_run: Callable[[str], Path], s3: Any, sagemaker: Any
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, backend: DeployBackend
 ) -> None:
-    run_dir = make_run(RUN)
-    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, wait=False)
+    request = DeployRequest(make_run(RUN), BUCKET, ROLE, wait=False)
+    assert deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend).status == "Creating"
     with pytest.raises(UsageError, match="already exists.*teardown"):
-        deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker)
+        deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
 
 
+@pytest.mark.parametrize("left", ["model", "model and endpoint config"])
 def test_an_interrupted_deploy_is_resumed(
-    make_run: Callable[[str], Path], s3: Any, sagemaker: Any
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, backend: DeployBackend, left: str
 ) -> None:
-    run_dir = make_run(RUN)
-    plan = deploy.plan_deploy(run_dir, bucket=BUCKET, role_arn=ROLE, region="us-east-1")
+    request = DeployRequest(make_run(RUN), BUCKET, ROLE, poll_seconds=0)
+    plan = deploy.plan_deploy(request, "us-east-1")
     deploy.upload_model(plan, s3)
-    deploy.create_model(plan, sagemaker)  # then the deploy died
-    result = deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker)
+    Boto3Backend(sagemaker).create_model(plan)
+    if "config" in left:
+        Boto3Backend(sagemaker).create_endpoint_config(plan)
+    # ... then the deploy died. Deploying again reuses what is there.
+    result = deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
     assert result.status == "InService"
 
 
 def test_a_foreign_model_with_the_name_is_not_reused(
-    make_run: Callable[[str], Path], s3: Any, sagemaker: Any
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, backend: DeployBackend
 ) -> None:
     sagemaker.create_model(
         ModelName=f"sentiment-{RUN}",
         PrimaryContainer={"Image": "somebody/else:1"},
         ExecutionRoleArn=ROLE,
     )
+    request = DeployRequest(make_run(RUN), BUCKET, ROLE)
     with pytest.raises(UsageError, match="not this run's model"):
-        deploy_run(make_run(RUN), bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker)
+        deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
+
+
+def test_a_failed_endpoint_is_reported_with_its_reason(
+    make_run: Callable[[str], Path], s3: Any, sagemaker: Any, backend: DeployBackend
+) -> None:
+    """moto's endpoints never fail: the SageMaker answers are made to say Failed."""
+
+    def failed(parsed: dict[str, Any], **_: Any) -> None:
+        if "EndpointStatus" in parsed:
+            parsed.update(EndpointStatus="Failed", FailureReason="the image could not be pulled")
+
+    sagemaker.meta.events.register("after-call.sagemaker.DescribeEndpoint", failed)
+    request = DeployRequest(make_run(RUN), BUCKET, ROLE, poll_seconds=0)
+    with pytest.raises(
+        AwsError, match=f"{NAME} is Failed: the image could not be pulled.*teardown"
+    ):
+        deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
 
 
 def test_missing_bucket_role_and_run_are_clear_errors(
     make_run: Callable[[str], Path], tmp_path: Path, s3: Any, sagemaker: Any
 ) -> None:
     run_dir = make_run(RUN)
-    with pytest.raises(UsageError, match="SENTIMENT_SAGEMAKER_ROLE"):
-        deploy_run(run_dir, bucket=BUCKET, role_arn="", s3=s3, sagemaker=sagemaker)
-    with pytest.raises(UsageError, match="not an IAM role ARN"):
-        deploy_run(run_dir, bucket=BUCKET, role_arn="admin", s3=s3, sagemaker=sagemaker)
-    with pytest.raises(UsageError, match="does not exist"):
-        deploy_run(run_dir, bucket="no-such-bucket", role_arn=ROLE, s3=s3, sagemaker=sagemaker)
-    with pytest.raises(UsageError, match="model.tar.gz is missing"):
-        deploy_run(
-            tmp_path / "20200101-000000-dead",
-            bucket=BUCKET,
-            role_arn=ROLE,
-            s3=s3,
-            sagemaker=sagemaker,
-        )
+    for request, refusal in [
+        (DeployRequest(run_dir, BUCKET, ""), "SENTIMENT_SAGEMAKER_ROLE"),
+        (DeployRequest(run_dir, BUCKET, "admin"), "not an IAM role ARN"),
+        (DeployRequest(run_dir, "no-such-bucket", ROLE), "does not exist"),
+        (DeployRequest(tmp_path / "20200101-000000-dead", BUCKET, ROLE), "model.tar.gz is missing"),
+    ]:
+        with pytest.raises(UsageError, match=refusal):
+            deploy_run(request, s3=s3, sagemaker=sagemaker)
+    assert sagemaker.list_models()["Models"] == []
 
 
 def test_unknown_region_and_bad_serverless_sizes_are_refused() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.training_aws.conftest import BUCKET, ROLE
 from training.artifacts import load_run
-from training.aws.deploy import deploy_run
+from training.aws.deploy import DeployRequest, deploy_run
 from training.aws.publish import publish_run
 from training.errors import AwsError, UsageError
 from vocab_store.store import VocabularyStore
@@ -24,7 +24,7 @@ def test_publish_names_the_endpoint_and_outgrows_the_live_version(
     make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
 ) -> None:
     run_dir = make_run(RUN)
-    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
+    deploy_run(DeployRequest(run_dir, BUCKET, ROLE, poll_seconds=0), s3=s3, sagemaker=sagemaker)
     # A live vocabulary from the (near) future: the new one must still be newer.
     ahead = int(time.time() * 1000) + 24 * 3600 * 1000
     future = load_run(run_dir).vocabulary.with_version(ahead)
@@ -57,7 +57,7 @@ def test_publish_without_checks_needs_no_sagemaker(
 def test_publish_refuses_an_endpoint_that_serves_another_model(
     make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
 ) -> None:
-    deploy_run(make_run(OTHER), bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker)
+    deploy_run(DeployRequest(make_run(OTHER), BUCKET, ROLE), s3=s3, sagemaker=sagemaker)
     run_dir = make_run(RUN)
     with pytest.raises(AwsError, match="serves another model"):
         publish_run(run_dir, store=store, endpoint=f"sentiment-{OTHER}", sagemaker=sagemaker)
@@ -83,7 +83,7 @@ def test_a_vocabulary_changed_after_training_is_refused_before_any_upload(
     make_run: Callable[[str], Path], s3: Any, sagemaker: Any, store: VocabularyStore
 ) -> None:
     run_dir = make_run(RUN)
-    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
+    deploy_run(DeployRequest(run_dir, BUCKET, ROLE, poll_seconds=0), s3=s3, sagemaker=sagemaker)
     _negated(run_dir)
     with pytest.raises(UsageError, match="changed after training"):
         publish_run(run_dir, store=store, sagemaker=sagemaker)
@@ -101,7 +101,7 @@ def test_publish_works_whatever_the_pointer_holds(
     """No state needs a hand edit: a pointer that is garbage or holds a giant version is
     outgrown by the clock, and the next promotion replaces it."""
     run_dir = make_run(RUN)
-    deploy_run(run_dir, bucket=BUCKET, role_arn=ROLE, s3=s3, sagemaker=sagemaker, poll_seconds=0)
+    deploy_run(DeployRequest(run_dir, BUCKET, ROLE, poll_seconds=0), s3=s3, sagemaker=sagemaker)
     giant = '{"format": "sentiment-api.pointer/1", "key": "k", "version": %s, "fingerprint": "%s"}'
     for body in (
         b"\x00garbage",

@@ -151,7 +151,7 @@ def _job(
     on_stack: Stack, run: Path, name: str, content_type: str | None = None
 ) -> bt.TransformPlan:
     """A job over one shard of the run's encoded reviews, its model registered."""
-    from training.aws.deploy import create_model, plan_deploy, upload_model
+    from training.aws.deploy import Boto3Backend, DeployRequest, plan_deploy, upload_model
     from vocab_store import Encoder
 
     sagemaker, s3 = on_stack.client("sagemaker"), on_stack.client("s3")
@@ -160,9 +160,9 @@ def _job(
         files, bucket=BUCKET, instance_type="ml.m5.large", instance_count=1, job_name=name
     )
     if not bt.model_exists(sagemaker, plan):
-        deploy = plan_deploy(run, bucket=BUCKET, role_arn=LOCAL_ROLE_ARN, region="us-east-1")
+        deploy = plan_deploy(DeployRequest(run, BUCKET, LOCAL_ROLE_ARN), "us-east-1")
         upload_model(deploy, s3)
-        create_model(deploy, sagemaker)
+        Boto3Backend(sagemaker).create_model(deploy)
     s3.put_object(Bucket=BUCKET, Key=plan.shard_key(0), Body=Encoder(files.vocabulary).body(TEXTS))
     request = plan.request()
     if content_type:

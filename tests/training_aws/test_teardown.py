@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.training_aws.conftest import BUCKET, ROLE
-from training.aws.deploy import ServerlessConfig, deploy_run
+from training.aws.deploy import DeployRequest, ServerlessConfig, deploy_run
 from training.aws.listing import endpoint_rows, format_rows
 from training.aws.publish import publish_run
 from training.aws.teardown import execute_teardown, live_endpoint, plan_teardown
@@ -34,15 +34,9 @@ def deployed(make_run: Callable[[str], Path], s3: Any, sagemaker: Any) -> list[P
     project's: an untagged endpoint named like ours and an unrelated one."""
     runs = [make_run(r) for r in RUNS]
     for i, run_dir in enumerate(runs):
-        deploy_run(
-            run_dir,
-            bucket=BUCKET,
-            role_arn=ROLE,
-            s3=s3,
-            sagemaker=sagemaker,
-            serverless=ServerlessConfig() if i == 2 else None,
-            poll_seconds=0,
-        )
+        serverless = ServerlessConfig() if i == 2 else None
+        request = DeployRequest(run_dir, BUCKET, ROLE, serverless=serverless, poll_seconds=0)
+        deploy_run(request, s3=s3, sagemaker=sagemaker)
     for name in ("sentiment-not-ours", "other-team-endpoint"):
         sagemaker.create_model(
             ModelName=name,
@@ -95,9 +89,9 @@ def test_leftovers_of_an_interrupted_deploy_are_removed(
 ) -> None:
     from training.aws import deploy
 
-    plan = deploy.plan_deploy(make_run(RUNS[0]), bucket=BUCKET, role_arn=ROLE, region="us-east-1")
+    plan = deploy.plan_deploy(DeployRequest(make_run(RUNS[0]), BUCKET, ROLE), "us-east-1")
     deploy.upload_model(plan, s3)
-    deploy.create_model(plan, sagemaker)
+    deploy.Boto3Backend(sagemaker).create_model(plan)
     teardown = plan_teardown(sagemaker, names=[plan.name])
     assert (teardown.endpoints, teardown.configs, teardown.models) == ((), (), (plan.name,))
     execute_teardown(sagemaker, teardown)

@@ -177,18 +177,18 @@ def create_model(
     the same steps as ``sentiment deploy``."""
     from training.aws import deploy
 
-    deploy_plan = deploy.plan_deploy(
+    request = deploy.DeployRequest(
         plan.run.directory,
         bucket=plan.bucket,
         role_arn=role_arn,
-        region=region,
         instance_type=plan.instance_type,
         instance_count=plan.instance_count,
     )
+    deploy_plan = deploy.plan_deploy(request, region)
     say(f"uploading {plan.run.model_archive.name} to {deploy_plan.model_data_url}")
     deploy.upload_model(deploy_plan, s3)
     say(f"creating model {plan.model_name} ({deploy_plan.image_uri})")
-    deploy.create_model(deploy_plan, sagemaker)
+    deploy.Boto3Backend(sagemaker).create_model(deploy_plan)
 
 
 def start_job(plan: TransformPlan, sagemaker: SageMakerClient) -> None:

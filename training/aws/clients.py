@@ -7,6 +7,8 @@ so the very same code reaches moto's server locally: there is no local branch he
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,6 +52,15 @@ def translate(exc: BaseException, what: str) -> AwsError:
     return AwsError(f"{what} failed: {exc}; check your network, credentials and region")
 
 
+@contextlib.contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Run a block of AWS calls; any botocore error leaves it as :func:`translate`'s."""
+    try:
+        yield
+    except AWS_ERRORS as exc:
+        raise translate(exc, what) from exc
+
+
 NO_CREDENTIALS = (
     "no AWS credentials found: run `aws configure` (or `aws sso login`), or set AWS_PROFILE, "
     "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -84,6 +95,11 @@ class AwsClients:
 
             self._session = boto3.session.Session(region_name=self._region)
         return self._session
+
+    @property
+    def session(self) -> Session:
+        """The boto3 session the clients come from (the SageMaker SDK builds its own)."""
+        return self._session_()
 
     @property
     def region(self) -> str:

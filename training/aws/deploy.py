@@ -1,9 +1,15 @@
-"""Deploy a run's model to a SageMaker endpoint with plain boto3 (the default path).
+"""Deploy a run's model to a SageMaker endpoint: one orchestration, two backends.
 
-``deploy_run`` uploads ``model.tar.gz`` to ``s3://BUCKET/models/<run_id>/model.tar.gz`` and
-creates the model, the endpoint config (real-time instances or serverless) and the endpoint,
-all named ``sentiment-<run_id>`` and tagged as the project's, then waits until the endpoint
-is ``InService``. ``sentiment up`` calls the same function against moto's server.
+:func:`deploy_run` takes a :class:`DeployRequest`, works out the :class:`DeployPlan` (names,
+image, tags: no AWS touched), refuses a run whose endpoint exists, uploads ``model.tar.gz``
+to ``s3://BUCKET/models/<run_id>/model.tar.gz``, then creates the model, the endpoint config
+(real-time instances or serverless) and the endpoint, all named ``sentiment-<run_id>`` and
+tagged as the project's, and waits until the endpoint is ``InService``. A model or config
+left by an interrupted deploy of the same run is reused (one rule, :func:`reuse_existing`).
+
+The creation itself goes through a :class:`DeployBackend`: :class:`Boto3Backend` (plain
+boto3, the default, also what ``sentiment up`` uses against moto's server) or the SageMaker
+SDK v3's (:mod:`training.aws.deploy_sdk`, ``--high-level``).
 
 A new model always gets a new endpoint: the live vocabulary names the endpoint serving its
 own model, so a deploy never changes the model under a live vocabulary.
@@ -14,11 +20,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from training.artifacts import RunFiles, load_run
 from training.aws import sagemaker_adapter as sma
-from training.aws.clients import AWS_ERRORS, error_code, translate
+from training.aws.clients import AWS_ERRORS, error_code, translate, translated
 from training.aws.images import xgboost_image_uri
 from training.aws.naming import (
     VARIANT,
@@ -31,6 +37,11 @@ from training.aws.naming import (
 from training.aws.sagemaker_adapter import Progress
 from training.errors import AwsError, UsageError
 from vocab_store.pairing import MODEL_FINGERPRINT_TAG
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +70,22 @@ class ServerlessConfig:
 
 
 @dataclass(frozen=True)
+class DeployRequest:
+    """What a person asks to deploy, and how long to wait for it."""
+
+    run_dir: Path
+    bucket: str
+    role_arn: str
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    instance_count: int = 1
+    serverless: ServerlessConfig | None = None
+    image_uri: str | None = None
+    wait: bool = True
+    poll_seconds: float = 15.0
+    timeout_seconds: float = 1800.0
+
+
+@dataclass(frozen=True)
 class DeployPlan:
     """What a deploy creates, worked out before anything is created."""
 
@@ -77,9 +104,21 @@ class DeployPlan:
     def model_data_url(self) -> str:
         return f"s3://{self.bucket}/{self.model_key}"
 
+    def boto_tags(self) -> list[TagTypeDef]:
+        """The tags in boto3's typed shape."""
+        return [{"Key": t["Key"], "Value": t["Value"]} for t in self.tags]
+
+    def describe(self) -> str:
+        """The endpoint's capacity in a few words."""
+        if self.serverless is not None:
+            return (
+                f"serverless, {self.serverless.memory_mb} MB, max concurrency "
+                f"{self.serverless.max_concurrency}"
+            )
+        return f"{self.instance_count} x {self.instance_type}"
+
     def variant(self) -> dict[str, Any]:
-        """The production variant in boto3's shape (plain boto3 also for serverless:
-        the SDK v3 misspells a field of its serverless config)."""
+        """The production variant in boto3's shape."""
         spec: dict[str, Any] = {"VariantName": VARIANT, "ModelName": self.name}
         if self.serverless is not None:
             spec["ServerlessConfig"] = self.serverless.to_boto()
@@ -108,39 +147,32 @@ class DeployedEndpoint:
     status: str
 
 
-def plan_deploy(
-    run_dir: Path,
-    *,
-    bucket: str,
-    role_arn: str,
-    region: str,
-    instance_type: str = DEFAULT_INSTANCE_TYPE,
-    instance_count: int = 1,
-    serverless: ServerlessConfig | None = None,
-    image_uri: str | None = None,
-) -> DeployPlan:
+def plan_deploy(request: DeployRequest, region: str) -> DeployPlan:
     """Check the run and the settings and name everything; touches no AWS."""
-    if not bucket:
+    if not request.bucket:
         raise UsageError("no bucket: pass --bucket or set SENTIMENT_BUCKET")
-    if not role_arn:
+    if not request.role_arn:
         raise UsageError(
             "no SageMaker execution role: pass --role or set SENTIMENT_SAGEMAKER_ROLE to the "
             "ARN of a role SageMaker can assume (see the README's deployment section)"
         )
-    if not is_role_arn(role_arn):
-        raise UsageError(f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-    if serverless is None and instance_count < 1:
+    if not is_role_arn(request.role_arn):
+        raise UsageError(
+            f"{request.role_arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        )
+    serverless = request.serverless
+    if serverless is None and request.instance_count < 1:
         raise UsageError("the instance count must be at least 1")
-    run = load_run(run_dir)
+    run = load_run(request.run_dir)
     return DeployPlan(
         run=run,
         name=resource_name(run.run_id),
-        bucket=bucket,
+        bucket=request.bucket,
         model_key=model_key(run.run_id),
-        image_uri=image_uri or xgboost_image_uri(region),
-        role_arn=role_arn,
-        instance_type=None if serverless else instance_type,
-        instance_count=0 if serverless else instance_count,
+        image_uri=request.image_uri or xgboost_image_uri(region),
+        role_arn=request.role_arn,
+        instance_type=None if serverless else request.instance_type,
+        instance_count=0 if serverless else request.instance_count,
         serverless=serverless,
         tags=project_tags(
             run.run_id,
@@ -151,7 +183,52 @@ def plan_deploy(
     )
 
 
-def refuse_existing_endpoint(sagemaker: Any, name: str) -> None:
+class DeployBackend(Protocol):
+    """Creates the three resources of a plan; the orchestration around it is shared."""
+
+    label: str
+
+    def create_model(self, plan: DeployPlan) -> None: ...
+
+    def create_endpoint_config(self, plan: DeployPlan) -> None: ...
+
+    def create_endpoint(self, plan: DeployPlan) -> None: ...
+
+
+class Boto3Backend:
+    """Plain boto3 calls: ``create_model``, ``create_endpoint_config``, ``create_endpoint``."""
+
+    label = "boto3"
+
+    def __init__(self, sagemaker: SageMakerClient) -> None:
+        self.sagemaker = sagemaker
+
+    def create_model(self, plan: DeployPlan) -> None:
+        with translated(f"creating model {plan.name}"):
+            self.sagemaker.create_model(
+                ModelName=plan.name,
+                PrimaryContainer={"Image": plan.image_uri, "ModelDataUrl": plan.model_data_url},
+                ExecutionRoleArn=plan.role_arn,
+                Tags=plan.boto_tags(),
+            )
+
+    def create_endpoint_config(self, plan: DeployPlan) -> None:
+        with translated(f"creating endpoint config {plan.name}"):
+            self.sagemaker.create_endpoint_config(
+                EndpointConfigName=plan.name,
+                # Instance types are free strings here; the stubs list them as literals.
+                ProductionVariants=[plan.variant()],  # type: ignore[list-item]
+                Tags=plan.boto_tags(),
+            )
+
+    def create_endpoint(self, plan: DeployPlan) -> None:
+        with translated(f"creating endpoint {plan.name}"):
+            self.sagemaker.create_endpoint(
+                EndpointName=plan.name, EndpointConfigName=plan.name, Tags=plan.boto_tags()
+            )
+
+
+def refuse_existing_endpoint(sagemaker: SageMakerClient, name: str) -> None:
     """Deploying over an existing endpoint is refused: each model gets its own."""
     existing = sma.describe_endpoint(sagemaker, name)
     if existing is not None:
@@ -161,7 +238,7 @@ def refuse_existing_endpoint(sagemaker: Any, name: str) -> None:
         )
 
 
-def upload_model(plan: DeployPlan, s3: Any) -> str:
+def upload_model(plan: DeployPlan, s3: S3Client) -> str:
     """Upload the run's ``model.tar.gz`` to its key; returns the ``s3://`` URL."""
     try:
         with plan.run.model_archive.open("rb") as body:
@@ -183,54 +260,22 @@ def upload_model(plan: DeployPlan, s3: Any) -> str:
     return plan.model_data_url
 
 
-def reusable(sagemaker: Any, arn: str, plan: DeployPlan, what: str) -> None:
-    """A model or config left by an interrupted deploy of the same run is reused; anything
-    else with the name is refused."""
-    tags = sma.tags_of(sagemaker, arn)
+def reuse_existing(sagemaker: SageMakerClient, plan: DeployPlan, what: str) -> bool:
+    """Whether the run's ``what`` ("model" or "endpoint config") already exists. One left by
+    an interrupted deploy of the same run is reused (True); anything else with the name is
+    refused; none: False."""
+    describe = sma.describe_model if what == "model" else sma.describe_endpoint_config
+    existing = describe(sagemaker, plan.name)
+    if existing is None:
+        return False
+    tags = sma.tags_of(sagemaker, existing.arn)
     if not is_project(tags) or tags.get(MODEL_FINGERPRINT_TAG) != plan.run.fingerprint:
         raise UsageError(
             f"a SageMaker {what} named {plan.name} exists and is not this run's model; "
             "remove it or deploy another run"
         )
     log.info("reusing the %s %s left by an earlier deploy of this run", what, plan.name)
-
-
-def create_model(plan: DeployPlan, sagemaker: Any) -> None:
-    existing = sma.describe_model(sagemaker, plan.name)
-    if existing is not None:
-        reusable(sagemaker, existing.arn, plan, "model")
-        return
-    try:
-        sagemaker.create_model(
-            ModelName=plan.name,
-            PrimaryContainer={"Image": plan.image_uri, "ModelDataUrl": plan.model_data_url},
-            ExecutionRoleArn=plan.role_arn,
-            Tags=plan.tags,
-        )
-    except AWS_ERRORS as exc:
-        raise translate(exc, f"creating model {plan.name}") from exc
-
-
-def create_endpoint_config(plan: DeployPlan, sagemaker: Any) -> None:
-    existing = sma.describe_endpoint_config(sagemaker, plan.name)
-    if existing is not None:
-        reusable(sagemaker, existing.arn, plan, "endpoint config")
-        return
-    try:
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=plan.name, ProductionVariants=[plan.variant()], Tags=plan.tags
-        )
-    except AWS_ERRORS as exc:
-        raise translate(exc, f"creating endpoint config {plan.name}") from exc
-
-
-def create_endpoint(plan: DeployPlan, sagemaker: Any) -> None:
-    try:
-        sagemaker.create_endpoint(
-            EndpointName=plan.name, EndpointConfigName=plan.name, Tags=plan.tags
-        )
-    except AWS_ERRORS as exc:
-        raise translate(exc, f"creating endpoint {plan.name}") from exc
+    return True
 
 
 def deployed(plan: DeployPlan, status: str) -> DeployedEndpoint:
@@ -250,100 +295,51 @@ def deployed(plan: DeployPlan, status: str) -> DeployedEndpoint:
     )
 
 
-def region_of(client: Any) -> str:
+def region_of(client: SageMakerClient) -> str:
     region = getattr(getattr(client, "meta", None), "region_name", None)
     if not region:
         raise AwsError("the SageMaker client has no region; set AWS_DEFAULT_REGION")
     return str(region)
 
 
-def prepare_deploy(
-    run_dir: Path,
-    *,
-    bucket: str,
-    role_arn: str,
-    s3: Any,
-    sagemaker: Any,
-    instance_type: str,
-    instance_count: int,
-    serverless: ServerlessConfig | None,
-    image_uri: str | None,
-    progress: Progress,
-) -> DeployPlan:
-    """The steps both deploy paths share: plan, refuse an existing endpoint, upload."""
-    plan = plan_deploy(
-        run_dir,
-        bucket=bucket,
-        role_arn=role_arn,
-        region=region_of(sagemaker),
-        instance_type=instance_type,
-        instance_count=instance_count,
-        serverless=serverless,
-        image_uri=image_uri,
-    )
-    refuse_existing_endpoint(sagemaker, plan.name)
-    progress(f"uploading {plan.run.model_archive.name} to {plan.model_data_url}")
-    upload_model(plan, s3)
-    return plan
-
-
 def deploy_run(
-    run_dir: Path,
+    request: DeployRequest,
     *,
-    bucket: str,
-    role_arn: str,
-    s3: Any,
-    sagemaker: Any,
-    instance_type: str = DEFAULT_INSTANCE_TYPE,
-    instance_count: int = 1,
-    serverless: ServerlessConfig | None = None,
-    image_uri: str | None = None,
-    wait: bool = True,
+    s3: S3Client,
+    sagemaker: SageMakerClient,
+    backend: DeployBackend | None = None,
     progress: Progress | None = None,
-    poll_seconds: float = 15.0,
-    timeout_seconds: float = 1800.0,
 ) -> DeployedEndpoint:
-    """Deploy the run in ``run_dir`` with plain boto3 and return what was created.
+    """Deploy ``request``'s run and return what was created.
 
-    Refuses (:class:`UsageError`) when the run's endpoint already exists. A model or
-    endpoint config left behind by an interrupted deploy of the same run is reused. With
-    ``wait`` it returns once the endpoint is ``InService`` (reporting status changes to
-    ``progress``); without, right after ``CreateEndpoint``.
+    ``sagemaker`` (boto3) makes the checks and the wait; ``backend`` the three resources
+    (default: :class:`Boto3Backend` on ``sagemaker``). Refuses (:class:`UsageError`) when
+    the run's endpoint already exists. With ``request.wait`` it returns once the endpoint
+    is ``InService`` (reporting status changes to ``progress``); else after creating it.
     """
     say = progress or (lambda message: log.info("%s", message))
-    plan = prepare_deploy(
-        run_dir,
-        bucket=bucket,
-        role_arn=role_arn,
-        s3=s3,
-        sagemaker=sagemaker,
-        instance_type=instance_type,
-        instance_count=instance_count,
-        serverless=serverless,
-        image_uri=image_uri,
-        progress=say,
-    )
-    say(f"creating model {plan.name} ({plan.image_uri})")
-    create_model(plan, sagemaker)
-    kind = (
-        f"serverless, {plan.serverless.memory_mb} MB, max concurrency "
-        f"{plan.serverless.max_concurrency}"
-        if plan.serverless
-        else f"{plan.instance_count} x {plan.instance_type}"
-    )
-    say(f"creating endpoint config {plan.name} ({kind})")
-    create_endpoint_config(plan, sagemaker)
+    backend = backend or Boto3Backend(sagemaker)
+    plan = plan_deploy(request, region_of(sagemaker))
+    refuse_existing_endpoint(sagemaker, plan.name)
+    say(f"uploading {plan.run.model_archive.name} to {plan.model_data_url}")
+    upload_model(plan, s3)
+    if not reuse_existing(sagemaker, plan, "model"):
+        say(f"creating model {plan.name} with {backend.label} ({plan.image_uri})")
+        backend.create_model(plan)
+    if not reuse_existing(sagemaker, plan, "endpoint config"):
+        say(f"creating endpoint config {plan.name} ({plan.describe()})")
+        backend.create_endpoint_config(plan)
     say(f"creating endpoint {plan.name}")
-    create_endpoint(plan, sagemaker)
+    backend.create_endpoint(plan)
     status = "Creating"
-    if wait:
+    if request.wait:
         say("waiting for the endpoint to be InService (real endpoints take 5-10 minutes)")
         state = sma.wait_in_service(
             sagemaker,
             plan.name,
             progress=say,
-            poll_seconds=poll_seconds,
-            timeout_seconds=timeout_seconds,
+            poll_seconds=request.poll_seconds,
+            timeout_seconds=request.timeout_seconds,
         )
         status = state.status
     return deployed(plan, status)

@@ -8,7 +8,6 @@ hourly cost is shown before anything is created, and must be confirmed (``--yes`
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from training.aws import settings as aws_settings
 from training.commands import options
@@ -59,17 +58,18 @@ def run(args: argparse.Namespace) -> int:
         if args.serverless
         else None
     )
-    # Check everything that needs no AWS before asking anyone to pay.
-    plan = deploy.plan_deploy(
+    request = deploy.DeployRequest(
         run_dir,
         bucket=settings.need_bucket(),
         role_arn=settings.need_role(),
-        region=clients.region,
         instance_type=args.instance_type,
         instance_count=args.instance_count,
         serverless=serverless,
         image_uri=args.image,
+        wait=not args.no_wait,
     )
+    # Check everything that needs no AWS before asking anyone to pay.
+    plan = deploy.plan_deploy(request, clients.region)
     if serverless is None:
         hourly = costs.describe_hourly(args.instance_type, args.instance_count)
         print(f"endpoint {plan.name}: {hourly}")
@@ -81,23 +81,13 @@ def run(args: argparse.Namespace) -> int:
             f"endpoint {plan.name}: serverless, {serverless.memory_mb} MB; no cost while idle, "
             "billed per request"
         )
-    deployer: Callable[..., deploy.DeployedEndpoint] = deploy.deploy_run
+    backend: deploy.DeployBackend = deploy.Boto3Backend(clients.sagemaker)
     if args.high_level:
-        from training.aws.deploy_sdk import deploy_run_high_level
+        from training.aws.deploy_sdk import SdkBackend
 
-        deployer = deploy_run_high_level
-    result = deployer(
-        run_dir,
-        bucket=plan.bucket,
-        role_arn=plan.role_arn,
-        s3=clients.s3,
-        sagemaker=clients.sagemaker,
-        instance_type=args.instance_type,
-        instance_count=args.instance_count,
-        serverless=serverless,
-        image_uri=args.image,
-        wait=not args.no_wait,
-        progress=print,
+        backend = SdkBackend(clients.session, deploy.Boto3Backend(clients.sagemaker))
+    result = deploy.deploy_run(
+        request, s3=clients.s3, sagemaker=clients.sagemaker, backend=backend, progress=print
     )
     print(f"endpoint {result.name} is {result.status}")
     print(f"next: sentiment publish {result.run_id}   (makes its vocabulary live)")
