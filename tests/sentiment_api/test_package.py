@@ -215,3 +215,19 @@ def test_importing_the_app_loads_neither_boto3_nor_nltk() -> None:
         text=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_refresh_functions_memory_covers_the_largest_vocabulary_it_accepts() -> None:
+    """The size cap and the memory agree: the refresh function's peak, measured by
+    ``python -m bench refresh`` (BASE_MB + PER_MIB_MB per MiB of vocabulary), fits the
+    memory of every deployed stage at the configured cap."""
+    from bench.bench_refresh import BASE_MB, PER_MIB_MB
+
+    config = json.loads((APP_DIR / ".chalice" / "config.json").read_text())
+    for name, stage in config["stages"].items():
+        if "lambda_functions" not in stage:
+            continue
+        variables = {**config["environment_variables"], **stage["environment_variables"]}
+        cap_mib = int(variables["SENTIMENT_MAX_VOCAB_BYTES"]) / 1024 / 1024
+        memory = stage["lambda_functions"]["refresh_vocabulary"]["lambda_memory_size"]
+        assert memory >= BASE_MB + PER_MIB_MB * cap_mib, (name, memory, cap_mib)
