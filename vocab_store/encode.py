@@ -20,6 +20,7 @@ back to exactly that float32, and about half the bytes and time of a double's ``
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,7 @@ from vocab_store.text import Tokenizer
 from vocab_store.vocabulary import Vocabulary
 
 SparseVector = list[tuple[int, float]]
+_INDEX = re.compile(r"(?:^| )(\d+):")
 
 
 def format_value(value: float) -> str:
@@ -165,5 +167,6 @@ def body_width(body: bytes, content_type: str) -> list[int]:
         if content_type == "text/csv":
             widths.append(line.count(",") + 1)
         else:
-            widths.append(max(int(item.split(":", 1)[0]) for item in line.split(" ")))
+            # Each item is index:value, items one space apart (a regex: C speed).
+            widths.append(max(map(int, _INDEX.findall(line))))
     return widths

@@ -218,14 +218,21 @@ def _mapped(text: str, *, lowercase: bool, strip_html: bool) -> tuple[str, list[
     return s, starts, ends
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
 def token_spans(
     text: str, *, lowercase: bool = True, strip_html: bool = True
 ) -> list[tuple[str, int, int]]:
     """The tokens of ``normalise(text)`` (as :func:`vocab_store.text.tokenise` finds them),
     each with its ``start`` and ``end`` in ``text``."""
-    if text.isascii() and (not strip_html or ("<" not in text and "&" not in text)):
+    if text.isascii() and (not strip_html or "&" not in text):
         # One character for one: the token's span in the normalised text is its span here.
-        norm = _text.normalise(text, lowercase=lowercase, strip_html=strip_html)
+        # A tag becomes as many spaces as it is long instead of one: the same tokens.
+        if strip_html and "<" in text:
+            text = _text._TAG.sub(_blank, text)
+        norm = _text.normalise(text, lowercase=lowercase, strip_html=False)
         return [(m.group(), *m.span()) for m in _text._TOKEN_ASCII.finditer(norm)]
     norm, starts, ends = normalise_with_offsets(text, lowercase=lowercase, strip_html=strip_html)
     pattern = _text._TOKEN_ASCII if norm.isascii() else _text._TOKEN
