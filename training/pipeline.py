@@ -252,6 +252,14 @@ def train_run(
     linear = linear_model(booster)
     reproduced = None if linear is None else verify_linear(linear, x_val, val_proba)
     band = choose_band(y_val, val_proba)
+    in_band = band_report(y_val, val_proba, band)
+    log.info(
+        "uncertain band %s: %d of %d validation reviews inside; accuracy on the rest %s",
+        band,
+        in_band["uncertain"],
+        in_band["count"],
+        in_band["accuracy_rest"],
+    )
     vocab = replace(
         vocab,
         linear=linear,
@@ -328,7 +336,7 @@ def train_run(
         "uncertain": {
             "rule": "widest band [0.5-d, 0.5+d] within which the model is right on at most "
             f"{BAND_ACCURACY_CEILING:.0%} of validation reviews",
-            "validation": band_report(y_val, val_proba, band),
+            "validation": in_band,
             "test": band_report(y_test, proba, band),
         },
         "timings": timings,
