@@ -90,16 +90,18 @@ class Encoder:
         """:meth:`vector` of a review whose known terms occur ``counts`` times (by column)."""
         cols = sorted(counts)
         mode = self.vocabulary.values
+        weights = self._weights
         if mode == "binary":
-            values = [1.0] * len(cols)
+            # 1.0 * weight is the weight itself: one list instead of two.
+            values = [1.0] * len(cols) if weights is None else [float(weights[c]) for c in cols]
         elif mode == "count":
             values = [float(counts[c]) for c in cols]
         else:
             log = math.log
             values = [1.0 + log(counts[c]) for c in cols]
-        weights = self._weights
         if weights is not None:
-            values = [v * weights[c] for c, v in zip(cols, values, strict=True)]
+            if mode != "binary":
+                values = [v * weights[c] for c, v in zip(cols, values, strict=True)]
             if 0.0 in values:
                 kept = [(c, v) for c, v in zip(cols, values, strict=True) if v != 0.0]
                 cols, values = [c for c, _ in kept], [v for _, v in kept]

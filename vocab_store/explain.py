@@ -85,9 +85,9 @@ def read(encoder: Encoder, text: str, *, max_sentences: int = MAX_SENTENCES) -> 
     ids = [bisect_right(starts, a) - 1 for _, a, _ in words]
     sentence_ids = list(ids) if ngram_range[0] == 1 else []
     for n in range(max(ngram_range[0], 2), ngram_range[1] + 1):
-        sentence_ids.extend(
-            ids[i] if ids[i] == ids[i + n - 1] else -1 for i in range(len(ids) - n + 1)
-        )
+        # An n-gram's words are consecutive, so its first and last word decide.
+        ends = ids[n - 1 :]
+        sentence_ids.extend([a if a == b else -1 for a, b in zip(ids, ends, strict=False)])
     by_sentence: list[dict[int, int]] = [{} for _ in scored]
     for (k, col), n in Counter(zip(sentence_ids, cols, strict=True)).items():
         if col is not None and 0 <= k < len(scored):
