@@ -38,7 +38,7 @@ def test_a_batch_counts_one_uncertain_value_per_prediction(
     client.http.post("/batch", headers=JSON, body=json.dumps({"reviews": reviews}))
     (emf,) = emitted.metrics()
     assert emf["Uncertain"] == [1.0, 0.0, 0.0]  # Average: the "not sure" rate, 1/3
-    assert _value(emf, "Predictions") == 3 and _value(emf, "Errors4xx") == 0
+    assert _value(emf, "Errors4xx") == 0 and "Predictions" not in emf
 
 
 def _inference_ids(runtime: Runtime) -> list[str]:
@@ -143,17 +143,18 @@ def test_each_request_emits_emf_metrics_with_the_model_as_a_dimension(
     runtime.answer("0.8")  # no known term in it: "not sure"
     client.http.post("/predict", headers=TEXT, body=b"zzyzx qwerty")
     ok, failed, unsure = emitted.metrics()
-    assert [_value(unsure, n) for n in ("Predictions", "Uncertain")] == [1, 1]
+    assert _value(unsure, "Uncertain") == 1
     directive = ok["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "SentimentApi"
     assert directive["Dimensions"] == [["service", "model"], ["service"]]
     assert ok["model"] == ENDPOINT and ok["service"] == "sentiment-api"
     names = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
     assert names["Latency"] == names["EndpointLatency"] == "Milliseconds"
-    assert [_value(ok, n) for n in ("Requests", "Errors4xx", "Errors5xx")] == [1, 0, 0]
-    assert [_value(ok, n) for n in ("Predictions", "Uncertain")] == [1, 0]
+    # One Latency value per request: its SampleCount is the request count.
+    assert [_value(ok, n) for n in ("Errors4xx", "Errors5xx", "Uncertain")] == [0, 0, 0]
+    assert len(ok["Latency"]) == 1
     assert (_value(failed, "Errors5xx"), failed["model"]) == (1, ENDPOINT)
-    assert "Predictions" not in failed
+    assert "Uncertain" not in failed  # no prediction, no "not sure" value
 
 
 def test_an_error_before_any_model_is_counted_under_none(

@@ -63,7 +63,7 @@ def test_the_dashboard_and_alarm_watch_what_the_api_emits() -> None:
         for m in w["properties"]["metrics"]
     ]
     searched = re.findall(r'MetricName="(\w+)"', " ".join(expressions))
-    assert set(searched) == {"Requests", "Latency", "Errors4xx", "Errors5xx", "Uncertain"}
+    assert set(searched) == {"Latency", "Errors4xx", "Errors5xx", "Uncertain"}
     assert set(searched) - {"Uncertain"} <= emitted  # Uncertain: only when there is a label
     # The alarm's dimensions are one of the emitted dimension sets.
     assert ["service"] in directive["Dimensions"] and ["service", "model"] in directive[

@@ -2,9 +2,9 @@
 
 The API writes its metrics in CloudWatch's embedded metric format (namespace
 ``SentimentApi``; see ``sentiment_api/chalicelib/observability.py``): per request
-``Requests``, ``Latency``, ``EndpointLatency``, ``Errors4xx`` and ``Errors5xx`` (0 or 1) and
-one ``Uncertain`` value (0 or 1) per prediction, with the dimensions ``service, model`` and
-``service`` alone. So:
+``Latency`` (its SampleCount: the requests), ``EndpointLatency``, ``Errors4xx`` and
+``Errors5xx`` (0 or 1) and one ``Uncertain`` value (0 or 1) per prediction, with the
+dimensions ``service, model`` and ``service`` alone. So:
 
 - the dashboard shows, per model, requests, p50/p99 latency, 4xx/5xx and the "not sure"
   rate (the Average of ``Uncertain``), with ``SEARCH`` expressions, so a new model appears
@@ -130,7 +130,7 @@ def dashboard_body(plan: MonitoringPlan) -> dict[str, Any]:
     """The dashboard's JSON body: four widgets, each per model."""
     return {
         "widgets": [
-            _widget(plan, "Requests", [[_search(plan, "Requests", "Sum", "", "r")]], 0, 0),
+            _widget(plan, "Requests", [[_search(plan, "Latency", "SampleCount", "", "r")]], 0, 0),
             _widget(
                 plan,
                 "Latency (ms), p50 and p99",
