@@ -65,12 +65,13 @@ def test_the_job_gets_only_container_hyperparameters(s3: Any) -> None:
     assert set(clf.xgb_params()) <= set(job.hyperparameters) | set(record["left_out"])
 
 
-def test_xgboosts_default_feature_selector_is_the_one_left_out() -> None:
+@pytest.mark.parametrize("updater", ["coord_descent", "shotgun"])
+def test_xgboosts_default_feature_selector_is_the_one_left_out(updater: str) -> None:
     """Leaving `feature_selector` out trains the same model only if XGBoost's default is
-    the value left out: checked on XGBoost itself."""
+    the value left out: checked on XGBoost itself, with either linear updater."""
     x, y = data(3)
     dtrain = xgboost.DMatrix(x, label=y)
-    params = LinearSentimentClassifier().xgb_params()
+    params = LinearSentimentClassifier(updater=updater).xgb_params()
     with_it = xgboost.train(params | XGBOOST_DEFAULTS, dtrain, 20)
     without = xgboost.train(
         {k: v for k, v in params.items() if k not in XGBOOST_DEFAULTS}, dtrain, 20
