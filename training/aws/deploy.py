@@ -154,7 +154,7 @@ def plan_deploy(request: DeployRequest, region: str) -> DeployPlan:
     if not request.role_arn:
         raise UsageError(
             "no SageMaker execution role: pass --role or set SENTIMENT_SAGEMAKER_ROLE to the "
-            "ARN of a role SageMaker can assume (see the README's deployment section)"
+            "ARN of a role SageMaker can assume (see docs/aws.md, 'Once per account')"
         )
     if not is_role_arn(request.role_arn):
         raise UsageError(

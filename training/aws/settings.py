@@ -46,7 +46,7 @@ class AwsSettings:
         if not self.role_arn:
             raise UsageError(
                 f"no SageMaker execution role: pass --role or set {ENV_ROLE} to the ARN of a "
-                "role SageMaker can assume (the README's deployment section says how to make one)"
+                "role SageMaker can assume (docs/aws.md, 'Once per account', says how to make one)"
             )
         return self.role_arn
 
