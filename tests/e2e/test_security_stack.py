@@ -22,7 +22,8 @@ UNCONNECTED = "07"  # a bound UDP socket
 
 
 @pytest.mark.parametrize(
-    ("path", "method"), [("", "POST"), ("predict", "POST"), ("batch", "POST"), ("health", "GET")]
+    ("path", "method"),
+    [("", "POST"), ("predict", "POST"), ("batch", "POST"), ("feedback", "POST"), ("health", "GET")],
 )
 def test_preflight_allows_any_origin_without_credentials(
     local_stack: LocalStack, path: str, method: str
@@ -39,6 +40,7 @@ def test_preflight_allows_any_origin_without_credentials(
     assert answer.status == 200
     assert answer.headers["access-control-allow-origin"] == "*"
     assert method in answer.headers["access-control-allow-methods"]
+    assert "content-type" in answer.headers["access-control-allow-headers"].lower()
     assert "access-control-allow-credentials" not in answer.headers
 
 

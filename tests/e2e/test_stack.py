@@ -65,23 +65,6 @@ def test_json_answer_matches_the_model_offline(local_stack: LocalStack, small_ru
     assert abs(body["probability"] - expected) < 1e-6
 
 
-def test_preflight_for_the_json_request(local_stack: LocalStack) -> None:
-    answer = call(
-        local_stack.api_url,
-        method="OPTIONS",
-        headers={
-            "Origin": ORIGIN,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type",
-        },
-    )
-    assert answer.status == 200
-    assert answer.headers["access-control-allow-origin"] == "*"
-    assert "POST" in answer.headers["access-control-allow-methods"]
-    assert "content-type" in answer.headers["access-control-allow-headers"].lower()
-    assert "access-control-allow-credentials" not in answer.headers
-
-
 def test_batch_answers_each_review(local_stack: LocalStack) -> None:
     answer = call(
         local_stack.api_url + "batch",
