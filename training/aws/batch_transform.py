@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from training.artifacts import RunFiles
 from training.aws import costs
-from training.aws import sagemaker_adapter as sma
 from training.aws.clients import AWS_ERRORS, translate
 from training.aws.naming import project_tags, resource_name
 from training.aws.sagemaker_adapter import Progress
@@ -151,17 +150,11 @@ def plan_transform(
 
 
 def model_exists(sagemaker: SageMakerClient, plan: TransformPlan) -> bool:
-    """Whether the run's SageMaker model exists (and is this run's: else a refusal)."""
-    state = sma.describe_model(sagemaker, plan.model_name)
-    if state is None:
-        return False
-    tags = sma.tags_of(sagemaker, state.arn)
-    if tags.get("sentiment-api:model-fingerprint") != plan.run.fingerprint:
-        raise UsageError(
-            f"a SageMaker model named {plan.model_name} exists and is not this run's model; "
-            f"`sentiment teardown {plan.model_name}` it first"
-        )
-    return True
+    """Whether the run's SageMaker model exists (and is this run's: else a refusal), by the
+    deploy's one reuse rule."""
+    from training.aws import deploy
+
+    return deploy.reuse_existing(sagemaker, plan.model_name, plan.run.fingerprint, "model")
 
 
 def create_model(

@@ -5,7 +5,8 @@ image, tags: no AWS touched), refuses a run whose endpoint exists, uploads ``mod
 to ``s3://BUCKET/models/<run_id>/model.tar.gz``, then creates the model, the endpoint config
 (real-time instances or serverless) and the endpoint, all named ``sentiment-<run_id>`` and
 tagged as the project's, and waits until the endpoint is ``InService``. A model or config
-left by an interrupted deploy of the same run is reused (one rule, :func:`reuse_existing`).
+left by an interrupted deploy of the same run is reused (one rule, :func:`reuse_existing`,
+which Batch Transform's model follows too).
 
 The creation itself goes through a :class:`DeployBackend`: :class:`Boto3Backend` (plain
 boto3, the default, also what ``sentiment up`` uses against moto's server) or the SageMaker
@@ -260,21 +261,21 @@ def upload_model(plan: DeployPlan, s3: S3Client) -> str:
     return plan.model_data_url
 
 
-def reuse_existing(sagemaker: SageMakerClient, plan: DeployPlan, what: str) -> bool:
-    """Whether the run's ``what`` ("model" or "endpoint config") already exists. One left by
-    an interrupted deploy of the same run is reused (True); anything else with the name is
-    refused; none: False."""
+def reuse_existing(sagemaker: SageMakerClient, name: str, fingerprint: str, what: str) -> bool:
+    """Whether the ``what`` ("model" or "endpoint config") named ``name`` of the run whose
+    model has ``fingerprint`` already exists. One left by an interrupted deploy of that run
+    is reused (True); anything else with the name is refused; none: False."""
     describe = sma.describe_model if what == "model" else sma.describe_endpoint_config
-    existing = describe(sagemaker, plan.name)
+    existing = describe(sagemaker, name)
     if existing is None:
         return False
     tags = sma.tags_of(sagemaker, existing.arn)
-    if not is_project(tags) or tags.get(MODEL_FINGERPRINT_TAG) != plan.run.fingerprint:
+    if not is_project(tags) or tags.get(MODEL_FINGERPRINT_TAG) != fingerprint:
         raise UsageError(
-            f"a SageMaker {what} named {plan.name} exists and is not this run's model; "
-            "remove it or deploy another run"
+            f"a SageMaker {what} named {name} exists and is not this run's model; "
+            f"`sentiment teardown {name}` it or deploy another run"
         )
-    log.info("reusing the %s %s left by an earlier deploy of this run", what, plan.name)
+    log.info("reusing the %s %s left by an earlier deploy of this run", what, name)
     return True
 
 
@@ -323,10 +324,10 @@ def deploy_run(
     refuse_existing_endpoint(sagemaker, plan.name)
     say(f"uploading {plan.run.model_archive.name} to {plan.model_data_url}")
     upload_model(plan, s3)
-    if not reuse_existing(sagemaker, plan, "model"):
+    if not reuse_existing(sagemaker, plan.name, plan.run.fingerprint, "model"):
         say(f"creating model {plan.name} with {backend.label} ({plan.image_uri})")
         backend.create_model(plan)
-    if not reuse_existing(sagemaker, plan, "endpoint config"):
+    if not reuse_existing(sagemaker, plan.name, plan.run.fingerprint, "endpoint config"):
         say(f"creating endpoint config {plan.name} ({plan.describe()})")
         backend.create_endpoint_config(plan)
     say(f"creating endpoint {plan.name}")
