@@ -9,10 +9,10 @@ runtime, ``/_devstack/invocations``) has one row per valid review, each exactly 
 vocabulary's width, or nothing was sent at all when the request was refused. The stack is
 healthy afterwards.
 
-A review with no known term (only out-of-vocabulary words, only stopwords, only
-punctuation) is a valid review: it is encoded as a row with no term present (in ``text/csv``
-the all-zero row, where a 0 is a value) and gets the model's ordinary answer for that row:
-200 with the model's bias (about 0.51, so ``1``, for the small test model).
+A review with no known term (only out-of-vocabulary words, only punctuation) is a valid
+review: it is encoded as a row with no term present (in ``text/csv`` the all-zero row, where
+a 0 is a value) and gets the model's ordinary answer for that row: 200 with the probability
+of the model's intercept alone.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ REVIEWS: dict[str, str] = {
 # Valid as JSON strings only: a lone surrogate cannot be UTF-8, so as text/plain its bytes
 # (the surrogate's three-byte form) are invalid UTF-8: a 400.
 JSON_ONLY = {"lone-surrogates": "great \ud800 film \udfff\udbff end"}
-NO_KNOWN_TERM = ("out-of-vocabulary", "only-stopwords", "only-punctuation", "only-nul")
+# Only stopwords is known text now: the default vocabulary keeps every word (docs/model.md).
+NO_KNOWN_TERM = ("out-of-vocabulary", "only-punctuation", "only-nul")
 
 
 @pytest.fixture(scope="module")
