@@ -17,6 +17,7 @@ from tests.conftest import REPO
 from tests.training.conftest import NEGATIVE, POSITIVE
 from training.artifacts import load_vocabulary
 from training.cli import main
+from training.errors import DataError
 from training.evaluate import serving_probabilities
 from training.score import inputs, local
 from training.score.inputs import MAX_REVIEW_BYTES, read_reviews
@@ -215,3 +216,31 @@ def test_a_damaged_run_is_one_sentence_before_any_worker_starts(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.count("\n") == 0 and "does not belong" in err
+
+
+def test_csv_quote_left_open_is_an_error_row_naming_its_line() -> None:
+    data = b'id,text\n0,fine\n1,"great film\n2,awful film\n3,boring\n'
+    rows = list(read_reviews(io.BytesIO(data), "csv"))
+    assert [(r.id, r.text) for r in rows] == [("0", "fine"), (2, None)]
+    assert "line 3" in (rows[1].error or "") and "never closed" in (rows[1].error or "")
+
+
+def test_csv_text_after_a_closing_quote_is_an_error_row_and_reading_goes_on() -> None:
+    data = b'id,text\n1,"good" film\n2,"quoted, ok\nacross lines"\n3,dull\n'
+    rows = list(read_reviews(io.BytesIO(data), "csv"))
+    assert [r.text for r in rows] == [None, "quoted, ok\nacross lines", "dull"]
+    assert "line 2" in (rows[0].error or "")
+    assert [r.id for r in rows] == [1, "2", "3"]
+
+
+def test_csv_row_with_more_fields_than_the_header_is_an_error_row() -> None:
+    data = "id,text\nr5,fine\nr6,café was bad,extra\n".encode()
+    rows = list(read_reviews(io.BytesIO(data), "csv"))
+    assert [(r.id, r.text) for r in rows] == [("r5", "fine"), ("r6", None)]
+    assert "3 fields" in (rows[1].error or "") and "header has 2" in (rows[1].error or "")
+
+
+def test_csv_quote_swallowing_past_the_limit_is_refused_with_its_line() -> None:
+    data = b'id,text\n1,"open\n' + (b"x" * 99 + b"\n") * (9 * MAX_REVIEW_BYTES // 100)
+    with pytest.raises(DataError, match="line 2"):
+        list(read_reviews(io.BytesIO(data), "csv"))

@@ -12,6 +12,8 @@ cap in memory, and the rest of it is skipped.
 - **CSV** (RFC 4180, Python's ``csv`` module): a header row names the columns; text and id
   are found by name. UTF-8 with or without a byte-order mark; bytes that are not UTF-8 make
   that row an error row. The id defaults to the record's number (1 = first data row).
+  Quoted fields may hold newlines; a quote open at the end of the input, text after a
+  closing quote, and a row with more fields than the header are error rows.
 - **Plain text**: one review per line; the id is the line number.
 
 A ``.gz`` suffix is read through gzip.
@@ -178,26 +180,75 @@ def read_csv(
     # A field may be a few times the limit and still be reported as one error row; a longer
     # one (an unclosed quote, usually) cannot be told from the rows after it.
     csv.field_size_limit(max(csv.field_size_limit(), 8 * max_bytes))
-    reader = csv.reader(text)
+    # strict: a quote left open at the end of the input, or text after a closing quote, is
+    # an error, not a field silently made of everything up to the end.
+    reader = csv.reader(text, strict=True)
     try:
-        header = next(reader, None)
-        if header is None:
+        header = _next_record(reader, source)
+    except _BadRecord as bad:
+        raise DataError(f"{source}: its header is not valid CSV ({bad.problem})") from bad
+    if header is None:
+        return
+    text_col = _column(header, text_field, "--text-field", source)
+    id_name = id_field or ("id" if "id" in header else None)
+    id_col = None if id_name is None else _column(header, id_name, "--id-field", source)
+    number = 0
+    while True:
+        number += 1
+        start = reader.line_num + 1
+        try:
+            row = _next_record(reader, source)
+        except _BadRecord as bad:
+            yield Review(number, number, None, bad.reason(start))
+            continue
+        if row is None:
             return
-        text_col = _column(header, text_field, "--text-field", source)
-        id_name = id_field or ("id" if "id" in header else None)
-        id_col = None if id_name is None else _column(header, id_name, "--id-field", source)
-        for number, row in enumerate(reader, start=1):
-            id_: Any = row[id_col] if id_col is not None and id_col < len(row) else number
-            if isinstance(id_, str) and _ESCAPED_BYTE.search(id_):
-                id_ = number
-            if text_col >= len(row):
-                yield Review(number, id_, None, f"the row has no {text_field!r} value")
-                continue
+        id_: Any = row[id_col] if id_col is not None and id_col < len(row) else number
+        if isinstance(id_, str) and _ESCAPED_BYTE.search(id_):
+            id_ = number
+        if len(row) > len(header):
+            yield Review(
+                number,
+                id_,
+                None,
+                f"the record on line {start} has {len(row)} fields but the header has "
+                f"{len(header)}; quote a text that holds commas",
+            )
+        elif text_col >= len(row):
+            yield Review(number, id_, None, f"the row has no {text_field!r} value")
+        else:
             yield _review(number, id_, row[text_col], max_bytes)
+
+
+class _BadRecord(Exception):
+    """One CSV record the reader refused; the rest of the input is still readable."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+    def reason(self, line: int) -> str:
+        if self.problem == "unexpected end of data":
+            return (
+                f"the record starting on line {line} opens a quote that is never closed; "
+                "every line after it up to the end was read into it"
+            )
+        return f"the record starting on line {line} is not valid CSV ({self.problem})"
+
+
+def _next_record(reader: Any, source: str) -> list[str] | None:
+    """The reader's next record, ``None`` at the end; :class:`_BadRecord` for a record that
+    is malformed, :class:`DataError` when the input cannot be read on past one."""
+    start = reader.line_num + 1
+    try:
+        return next(reader, None)
     except csv.Error as exc:
-        raise DataError(
-            f"{source} is not valid CSV near line {reader.line_num} ({exc}); check its quoting"
-        ) from exc
+        if "field larger than field limit" in str(exc):
+            raise DataError(
+                f"{source}: a quoted field of the record starting on line {start} runs past "
+                f"{csv.field_size_limit():,} characters (a quote left open?); check its quoting"
+            ) from exc
+        raise _BadRecord(str(exc)) from exc
 
 
 def _column(header: list[str], name: str, flag: str, source: str) -> int:
