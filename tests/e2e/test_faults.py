@@ -41,7 +41,8 @@ from training.artifacts import resolve_run
 from training.aws.deploy import DeployRequest, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
 from training.local_stack import LocalStack
-from vocab_store import ModelRecord, Vocabulary
+from vocab_store import Encoder, ModelRecord, Vocabulary
+from vocab_store.explain import read
 from vocab_store.store import VocabularyStore
 
 pytestmark = pytest.mark.stack
@@ -238,13 +239,28 @@ def test_an_endpoint_answering_garbage_is_502(
     clear_invocations(local_stack)
     if reviews == 1:
         answer = predict(local_stack.api_url)
+        rows = 1  # a text/plain answer sends the review's row only
     else:
-        body = json.dumps({"reviews": [POSITIVE, NEGATIVE]}).encode()
-        answer = call(local_stack.api_url + "batch", body, headers=JSON)
+        texts = [POSITIVE, NEGATIVE]
+        answer = call(
+            local_stack.api_url + "batch", json.dumps({"reviews": texts}).encode(), headers=JSON
+        )
+        rows = _rows_sent(local_stack, texts)
+        assert rows > reviews  # a JSON answer adds its sentence rows to the same call
     assert answer.status == 502
     check_answer(answer)
     (sent,) = invocations(local_stack)  # the endpoint was asked once, and answered 200
-    assert (sent["rows"], sent["status"]) == (reviews, 200)
+    assert (sent["rows"], sent["status"]) == (rows, 200)
+
+
+def _rows_sent(stack: LocalStack, texts: list[str]) -> int:
+    """The rows a JSON request for ``texts`` sends with the live vocabulary: each review's,
+    then one per sentence when the vocabulary carries the model's weights."""
+    _, vocabulary = live(stack)
+    if vocabulary.linear is None:
+        return len(texts)
+    encoder = Encoder(vocabulary)
+    return sum(len(read(encoder, text).vectors()) for text in texts)
 
 
 # -- S3 ----------------------------------------------------------------------------------------
