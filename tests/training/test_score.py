@@ -17,10 +17,11 @@ from tests.conftest import REPO
 from tests.training.conftest import NEGATIVE, POSITIVE
 from training.artifacts import load_vocabulary
 from training.cli import main
-from training.errors import DataError
+from training.errors import DataError, UsageError
 from training.evaluate import serving_probabilities
 from training.score import inputs, local
 from training.score.inputs import MAX_REVIEW_BYTES, read_reviews
+from training.score.outputs import output_format
 from vocab_store import Encoder
 from vocab_store.labels import label
 
@@ -244,3 +245,26 @@ def test_csv_quote_swallowing_past_the_limit_is_refused_with_its_line() -> None:
     data = b'id,text\n1,"open\n' + (b"x" * 99 + b"\n") * (9 * MAX_REVIEW_BYTES // 100)
     with pytest.raises(DataError, match="line 2"):
         list(read_reviews(io.BytesIO(data), "csv"))
+
+
+@pytest.mark.parametrize(
+    ("output", "fmt", "expected"),
+    [
+        ("x.jsonl", None, "jsonl"),
+        ("x.JSON", None, "jsonl"),
+        ("x.csv", None, "csv"),
+        ("-", None, "jsonl"),
+        ("x.parquet", "csv", "csv"),
+        ("x", "jsonl", "jsonl"),
+    ],
+)
+def test_output_format_from_a_known_extension_or_the_flag(
+    output: str, fmt: str | None, expected: str
+) -> None:
+    assert output_format(output, fmt) == expected
+
+
+@pytest.mark.parametrize("output", ["x.parquet", "x.txt", "scores", "x.jsonl.gz"])
+def test_unknown_output_extension_is_refused_naming_the_known_ones(output: str) -> None:
+    with pytest.raises(UsageError, match=r"\.jsonl.*\.csv.*--format"):
+        output_format(output, None)

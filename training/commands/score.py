@@ -27,10 +27,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``sentiment score``."""
     add = parser.add_argument
     add("input", help="reviews: .jsonl, .csv or one review per line (.txt); a path or s3:// URI")
-    add("--output", "-o", required=True, help="where the scored rows go ('-': standard output)")
+    add(
+        "--output",
+        "-o",
+        required=True,
+        help="where the scored rows go: .jsonl/.ndjson/.json (JSON Lines), .csv, or '-' "
+        "(JSON Lines on standard output); any other name needs --format",
+    )
     add("--run", default="latest", help="run id, run directory or 'latest' (default)")
     add("--artifacts", type=Path, default=Path("artifacts"), help="where run ids are looked up")
-    add("--format", choices=("jsonl", "csv"), help="output format (default: from --output's name)")
+    add(
+        "--format",
+        choices=("jsonl", "csv"),
+        help="output format (default: from --output's extension)",
+    )
     add(
         "--input-format",
         choices=("jsonl", "csv", "txt"),

@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import IO, Any
 
 from training.errors import DataError, UsageError
-from training.score.inputs import format_of
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ("id", "label", "probability", "error")
@@ -36,11 +35,26 @@ class Scored:
     error: str | None = None
 
 
+# What an output's name may end with when --format is not given; ``.json`` is JSON Lines too,
+# as on input (one object per line, not one JSON array).
+OUTPUT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+
 def output_format(output: str, fmt: str | None) -> str:
-    """``fmt`` when given, else what the output's extension says (JSON Lines by default)."""
-    chosen = fmt or ("csv" if format_of(output) == "csv" else "jsonl")
-    if chosen not in OUTPUT_FORMATS:
-        raise UsageError(f"unknown output format {chosen!r}; use jsonl or csv")
+    """``fmt`` when given, else what the output's extension says (``-``: JSON Lines); an
+    extension we do not write is refused rather than filled with something else."""
+    if fmt is not None:
+        if fmt not in OUTPUT_FORMATS:
+            raise UsageError(f"unknown output format {fmt!r}; use jsonl or csv")
+        return fmt
+    if output == "-":
+        return "jsonl"
+    chosen = OUTPUT_EXTENSIONS.get(Path(output).suffix.lower())
+    if chosen is None:
+        raise UsageError(
+            f"cannot tell the output format of {output!r}: name it "
+            f"{', '.join(OUTPUT_EXTENSIONS)} (JSON Lines or CSV, uncompressed) or pass --format"
+        )
     return chosen
 
 
