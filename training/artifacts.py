@@ -117,8 +117,9 @@ def resolve_run(artifacts_dir: Path, run: str) -> Path:
         if (path / MODEL_ARCHIVE).is_file() and (path / VOCABULARY).is_file():
             return path.resolve()
     raise UsageError(
-        f"no run {run!r}: expected a run directory holding {MODEL_ARCHIVE} and {VOCABULARY} "
-        f"(a path, a run id under {artifacts_dir}, or 'latest'); run `sentiment train` first"
+        f"no run {run!r} in {artifacts_dir.resolve()} (a run directory holds {MODEL_ARCHIVE} "
+        f"and {VOCABULARY}; a run is named by its path, its id or 'latest'): pass --artifacts "
+        "PATH/TO/artifacts if your runs are elsewhere, or run `sentiment train` first"
     )
 
 

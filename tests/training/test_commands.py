@@ -83,3 +83,36 @@ def test_missing_data_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_evaluate_unknown_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "nope", "--artifacts", str(tmp_path)]) == 2
     assert "sentiment train" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "in.csv", "-o", "-"],
+        ["evaluate", "latest"],
+        ["deploy", "--yes"],
+        ["publish"],
+    ],
+)
+def test_a_missing_run_names_the_folder_looked_in_and_artifacts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # another folder than the repository's
+    (tmp_path / "in.csv").write_text("id,text\n1,fine\n")
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert str(tmp_path / "artifacts") in err and "--artifacts" in err
+    assert err.count("\n") == 0
+
+
+def test_up_without_a_run_names_the_folder_looked_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["up", "--no-train"]) == 2
+    out = capsys.readouterr().out
+    assert str(tmp_path / "artifacts") in out and "--artifacts" in out

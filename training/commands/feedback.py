@@ -54,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"s3://{bucket}/{args.prefix}")
     print(feedback.format_summary(summary))
     if model_labels is None:
-        print(f"(no run {args.run!r} in {args.artifacts}: agreement with the model not shown)")
+        print(
+            f"(no run {args.run!r} in {args.artifacts.resolve()}: agreement with the model not "
+            "shown; pass --artifacts PATH/TO/artifacts if your runs are elsewhere)"
+        )
     if args.list:
         for index, item in enumerate(items):
             said = f"  model {model_labels[index]}" if model_labels else ""

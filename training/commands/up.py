@@ -52,8 +52,9 @@ def _train_first(artifacts: Path) -> None:
     from training.pipeline import TrainConfig, train_run
 
     print(
-        f"No trained model in {artifacts}/latest yet: training one first on IMDB "
-        "(about a minute on 2 cores; later starts skip this)."
+        f"No trained model in {artifacts.resolve()} yet: training one first on IMDB "
+        "(about a minute on 2 cores; later starts skip this; --artifacts PATH uses runs "
+        "elsewhere)."
     )
     train_run(TrainConfig(artifacts_dir=artifacts))
 
@@ -61,7 +62,10 @@ def _train_first(artifacts: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.run == "latest" and not (args.artifacts / "latest").exists():
         if args.no_train:
-            print(f"No run in {args.artifacts}/latest: run `sentiment train` first.")
+            print(
+                f"No run in {args.artifacts.resolve()}: pass --artifacts PATH/TO/artifacts if "
+                "your runs are elsewhere, or run `sentiment train` first."
+            )
             return 2
         _train_first(args.artifacts)
 
