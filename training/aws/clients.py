@@ -8,10 +8,12 @@ so the very same code reaches moto's server locally: there is no local branch he
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from training.errors import AwsError
 
@@ -45,11 +47,30 @@ def is_not_found(exc: BaseException) -> bool:
     return code == "ValidationException" and "could not find" in error_message(exc).lower()
 
 
+def connection_hint(exc: BaseException) -> str:
+    """What to do after a call that got no answer: start the local stand-ins when ``exc``
+    (or its cause) is a refused connection to a loopback address, else check the way to
+    AWS."""
+    cause = exc if isinstance(exc, EndpointConnectionError) else exc.__cause__
+    if isinstance(cause, EndpointConnectionError):
+        host = urlsplit(str(cause.kwargs.get("endpoint_url", ""))).hostname or ""
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return (
+                "the local stand-ins are not running: start them with `sentiment up` "
+                "(or `sentiment up --services-only`)"
+            )
+    return "check your network, credentials and region"
+
+
 def translate(exc: BaseException, what: str) -> AwsError:
     """One sentence for a person: what failed and AWS's reason."""
     if isinstance(exc, ClientError):
         return AwsError(f"{what} failed: {error_code(exc)}: {error_message(exc)}")
-    return AwsError(f"{what} failed: {exc}; check your network, credentials and region")
+    return AwsError(f"{what} failed: {exc}; {connection_hint(exc)}")
 
 
 @contextlib.contextmanager

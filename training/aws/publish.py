@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from training.artifacts import RunFiles, load_run
 from training.aws import sagemaker_adapter as sma
-from training.aws.clients import AWS_ERRORS, translate
+from training.aws.clients import AWS_ERRORS, connection_hint, translate
 from training.aws.naming import is_resource_name, resource_name
 from training.errors import AwsError, UsageError
 from vocab_store import Vocabulary, next_version, pairing
@@ -63,7 +63,7 @@ def check_endpoint_serves(sagemaker: SageMakerClient, vocabulary: Vocabulary) ->
     try:
         state = pairing.describe_endpoint(sagemaker, record.endpoint, record.variant)
     except ControlPlaneUnavailable as exc:
-        raise AwsError(f"{exc}; check your network, credentials and region") from exc
+        raise AwsError(f"{exc}; {connection_hint(exc)}") from exc
     answer = pairing.check(vocabulary, state)
     if answer.problem is None:
         return
@@ -99,7 +99,7 @@ def tag_endpoint(sagemaker: SageMakerClient, run: RunFiles, endpoint: str) -> li
     try:
         state = pairing.describe_endpoint(sagemaker, endpoint)
     except ControlPlaneUnavailable as exc:
-        raise AwsError(f"{exc}; check your network, credentials and region") from exc
+        raise AwsError(f"{exc}; {connection_hint(exc)}") from exc
     if not state.exists:
         raise UsageError(f"there is no endpoint {endpoint}")
     arns = []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from training.commands.options import add_aws_arguments, stage_environment
+from training.errors import CommandError
 
 DEFAULT_APP_DIR = Path(__file__).resolve().parents[2] / "sentiment_api"
 
@@ -77,7 +78,13 @@ def _source(args: argparse.Namespace) -> tuple[Any, str]:
         from training.aws.clients import AwsClients
 
         settings = aws_settings.settings_from(args)
-        return AwsClients(settings.region).s3, settings.need_bucket()
+        try:
+            return AwsClients(settings.region).s3, settings.need_bucket()
+        except CommandError as exc:
+            # Most people asking are trying the product locally, where there is no region.
+            raise type(exc)(
+                f"{exc}; or pass --local to read the local stack's feedback (sentiment up)"
+            ) from exc
     import boto3
 
     env = stage_environment(args.project_dir, "local")
