@@ -79,7 +79,11 @@ class PayloadTooLarge(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status = 415
-    message = "Send the review as text/plain, or as application/json with a review field."
+    # curl -d sends application/x-www-form-urlencoded: the message names the header to set.
+    message = (
+        "Send the review with the header Content-Type: text/plain (curl -d sends a form"
+        ' type), or as application/json like {"review": "text of the review"}.'
+    )
 
 
 # --- 5xx: we, or a service we depend on, failed --------------------------------------------

@@ -30,7 +30,12 @@ _last_rand_a = 0
 
 
 class BadPredictionId(BadRequest):
-    message = "The prediction_id is not one this API issued; send the id of an answer."
+    # Only the form and the date are checked (the API keeps no record of the ids it issued):
+    # the message says so rather than claim the id was not issued.
+    message = (
+        "The prediction_id is not a prediction id of this API (a UUIDv7 not dated in the"
+        " future); send the X-Prediction-Id of an answer."
+    )
 
 
 def new_id(now: float | None = None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,17 +140,34 @@ def predict_request(body: bytes, content_type: str | None, max_bytes: int) -> Pr
     if media.type == TEXT:
         review = _decode(body, media.charset)
     else:
-        data = _json(body, media.charset)
-        if (
-            not isinstance(data, dict)
-            or set(data) != {"review"}
-            or not isinstance(data["review"], str)
-        ):
-            raise BadJson()
-        review = data["review"]
+        review = _review_object(_json(body, media.charset))
     if _utf8_size(review) > max_bytes:
         raise _too_large(max_bytes)
     return PredictRequest(_check_review(review), wants_json=media.type == JSON)
+
+
+# A field name is echoed in a message only when it is short and plain.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _unknown(names: set[str], expected: str, shape: str) -> BadJson:
+    """The 400 for a JSON object with fields other than ``expected``: names one if plain."""
+    plain = sorted(n for n in names - {expected} if _PLAIN_NAME.fullmatch(n))
+    name = f'"{plain[0]}"' if plain else "an unknown field"
+    return BadJson(f"The JSON body has {name}; it must be {shape} and nothing else.")
+
+
+def _review_object(data: Any) -> Any:
+    """The ``review`` of a ``{"review": ...}`` object, or the 400 that says what is wrong."""
+    if not isinstance(data, dict):
+        raise BadJson()
+    if "reviews" in data and "review" not in data:
+        raise BadJson('Several reviews go to /batch as {"reviews": [...]}, not to this route.')
+    if set(data) != {"review"}:
+        raise _unknown(set(data), "review", '{"review": "text of the review"}')
+    if not isinstance(data["review"], str):
+        raise BadJson('The "review" field must be the text of the review.')
+    return data["review"]
 
 
 def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list[str | ApiError]:
@@ -161,6 +179,11 @@ def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list
         raise UnsupportedMediaType('Send the batch as application/json: {"reviews": [...]}.')
     _check_body_size(body, batch_body_limit(max_bytes))
     data = _json(body, media.charset)
+    if isinstance(data, dict) and "review" in data and "reviews" not in data:
+        raise BadJson(
+            'One review goes to /predict as {"review": "text"}; this route takes'
+            ' {"reviews": [...]}.'
+        )
     reviews = data.get("reviews") if isinstance(data, dict) and set(data) == {"reviews"} else None
     if not isinstance(reviews, list) or not 1 <= len(reviews) <= MAX_BATCH:
         raise BadJson(

@@ -266,11 +266,15 @@ BATCH: list[Case] = [
 FEEDBACK_ID = uuid7(-60)
 
 
-def feedback(id: str, content_type: str | None, fields: dict[str, Any], status: int) -> Case:
+def feedback(
+    id: str, content_type: str | None, fields: dict[str, Any], status: int, **expected: Any
+) -> Case:
     """A POST to /feedback: stored (201) or refused; never anything sent to the model."""
     body = json.dumps(fields).encode()
     answer = "feedback" if status == 201 else "error"
-    return Case(f"feedback-{id}", "POST", "/feedback", content_type, body, status, answer, 0)
+    return Case(
+        f"feedback-{id}", "POST", "/feedback", content_type, body, status, answer, 0, **expected
+    )
 
 
 GOOD_FEEDBACK = {"prediction_id": FEEDBACK_ID, "review": REVIEW, "label": "positive"}
@@ -280,7 +284,14 @@ FEEDBACK: list[Case] = [
     feedback("bad-label", JSON, {**GOOD_FEEDBACK, "label": "uncertain"}, 400),
     feedback("not-an-id", JSON, {**GOOD_FEEDBACK, "prediction_id": "not-an-id"}, 400),
     feedback("uuid4", JSON, {**GOOD_FEEDBACK, "prediction_id": str(uuid.uuid4())}, 400),
-    feedback("future-id", JSON, {**GOOD_FEEDBACK, "prediction_id": uuid7(3600)}, 400),
+    # Only the id's form and date are checked (no server state): the message says so.
+    feedback(
+        "future-id",
+        JSON,
+        {**GOOD_FEEDBACK, "prediction_id": uuid7(3600)},
+        400,
+        message=r".*a UUIDv7 not dated in the future.*",
+    ),
     feedback("no-label", JSON, {k: v for k, v in GOOD_FEEDBACK.items() if k != "label"}, 400),
     feedback("extra-field", JSON, {**GOOD_FEEDBACK, "user": "x"}, 400),
     feedback("empty-review", JSON, {**GOOD_FEEDBACK, "review": "  "}, 400),
@@ -336,6 +347,25 @@ NOT_ALLOWED: list[Case] = [
     _not_allowed("/predict", "GET", POST, None, None),
 ]
 
+# -- what a 4xx tells the sender to do ---------------------------------------------------------
+
+HINTS: list[Case] = [
+    # curl -d sends a form type: the 415 names the header to send.
+    *_both(
+        [("hint-form", "application/x-www-form-urlencoded", b"great movie", 415)],
+        message=r".*Content-Type: text/plain.*",
+    ),
+    *_both(
+        [("hint-extra-field", JSON, b'{"review": "good", "extra": 1}', 400)],
+        message=r'The JSON body has "extra"; .*',
+    ),
+    *_both(
+        [("hint-batch", JSON, b'{"reviews": ["good", "bad"]}', 400)],
+        message=r"Several reviews go to /batch .*",
+    ),
+    batch("batch-hint-one-review", JSON, b'{"review": "good"}', 400, message=r".* to /predict .*"),
+]
+
 # -- the table -------------------------------------------------------------------------------
 
 CASES: list[Case] = [
@@ -344,6 +374,7 @@ CASES: list[Case] = [
     *_both(TOO_LONG_BODIES, message=TOO_LONG),
     *BATCH,
     *FEEDBACK,
+    *HINTS,
     *NOT_ALLOWED,
     # /health asks the endpoint at most once per instance per 30 s (test_routes.py tests
     # that), so whether this request reaches it depends on the last check: rows unchecked.
