@@ -168,6 +168,12 @@ def export(items: list[Feedback], path: Path, model_labels: list[str] | None = N
     return len(lines)
 
 
+REVIEWED_SHAPE = (
+    'each line is one JSON object like {"id": "r1", "text": "the review", "label": 1} '
+    "(label 1 positive, 0 negative), as `sentiment feedback --export` writes"
+)
+
+
 def read_reviewed(path: Path) -> Reviews:
     """The reviews of a reviewed feedback file (:func:`export`'s format) for training;
     :class:`DataError` naming the line when one is not a review record."""
@@ -187,11 +193,16 @@ def read_reviewed(path: Path) -> Reviews:
             record = json.loads(line)
             ident, review, label = str(record["id"]), record["text"], record["label"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"{path} line {number} is not a review record ({exc})") from exc
+            raise DataError(
+                f"{path} line {number} is not a review record ({exc}); {REVIEWED_SHAPE}"
+            ) from exc
         if not isinstance(review, str) or not review.strip():
-            raise DataError(f"{path} line {number}: text must be the review")
+            raise DataError(f"{path} line {number}: text must be the review; {REVIEWED_SHAPE}")
         if label not in (0, 1) or isinstance(label, bool):
-            raise DataError(f"{path} line {number}: label must be 1 (positive) or 0 (negative)")
+            raise DataError(
+                f"{path} line {number}: label must be 1 (positive) or 0 (negative); "
+                f"{REVIEWED_SHAPE}"
+            )
         if ident in seen:
             raise DataError(f"{path} line {number}: id {ident} appears twice")
         seen.add(ident)
@@ -199,7 +210,7 @@ def read_reviewed(path: Path) -> Reviews:
         texts.append(review)
         labels.append(label)
     if not texts:
-        raise DataError(f"{path} holds no reviews")
+        raise DataError(f"{path} holds no reviews; {REVIEWED_SHAPE}")
     return Reviews(tuple(ids), tuple(texts), tuple(labels), hashlib.sha256(blob).hexdigest())
 
 

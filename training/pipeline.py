@@ -175,6 +175,8 @@ def train_run(
     run_id = artifacts.new_run_id()
     timings: dict[str, float] = {}
 
+    # Checked before the minutes of loading and tokenising IMDB, so a bad file fails fast.
+    extra = read_reviewed(config.extra_reviews) if config.extra_reviews else None
     train_all = load_split(config.data_dir, "train")
     test_all = load_split(config.data_dir, "test")
     fit_set, val_set = shuffled_split(
@@ -197,7 +199,6 @@ def train_run(
     t0 = time.perf_counter()
     known = _words_by_text(train_all, [fit_set, val_set], config, settings)
     known.update(_words_by_text(test_all, [test_set], config, settings))
-    extra = read_reviewed(config.extra_reviews) if config.extra_reviews else None
     if extra is not None:
         known.update(_words_by_text(extra, [extra], config, settings))
         fit_set = join(fit_set, extra)

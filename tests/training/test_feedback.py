@@ -93,3 +93,16 @@ def test_a_bad_reviewed_file_is_refused_with_its_line(
     path.write_text(content)
     with pytest.raises(DataError, match=problem):
         read_reviewed(path)
+
+
+def test_train_checks_the_extra_file_before_loading_imdb(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "reviewed.jsonl"
+    bad.write_text('{"id": "a", "review": "fine", "label": "pos"}\n')
+    missing_data = tmp_path / "no-imdb-here"  # loading IMDB first would fail on this
+    argv = ["train", "--data", str(missing_data), "--artifacts", str(tmp_path / "art")]
+    assert main([*argv, "--extra", str(bad), "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert str(bad) in err and "line 1" in err and '"label": 1' in err
+    assert str(missing_data) not in err
