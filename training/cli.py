@@ -67,6 +67,19 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Shows each option's default after its help, unless the help already says it; a flag
+    (default False) or an option with no default shows none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = "%(default)" in text or "default" in text.lower()
+        if shown or default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sentiment", description="Train, run and deploy the sentiment API."
@@ -77,7 +90,9 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_text) in COMMANDS.items():
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd = sub.add_parser(
+            name, help=help_text, description=help_text, formatter_class=DefaultsFormatter
+        )
         if name == chosen:
             importlib.import_module(module).configure(cmd)
     return parser

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import IMDB_DIR, STOPWORDS
-from training.cli import main
+from training.cli import COMMANDS, build_parser, main
 
 
 def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,3 +117,39 @@ def test_up_without_a_run_names_the_folder_looked_in(
     assert main(["up", "--no-train"]) == 2
     out = capsys.readouterr().out
     assert str(tmp_path / "artifacts") in out and "--artifacts" in out
+
+
+def _subparser(name: str) -> argparse.ArgumentParser:
+    parser = build_parser([name])
+    (subs,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return subs.choices[name]
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_option_has_help_and_shows_its_default(name: str) -> None:
+    sub = _subparser(name)
+    text = " ".join(sub.format_help().split())
+    for action in sub._actions:
+        if not action.option_strings or "-h" in action.option_strings:
+            continue
+        said = (action.help or "").strip()
+        assert said and not said.startswith(("%(default", "(default")), action.option_strings
+        if action.default not in (None, False):
+            assert f"default: {action.default}" in text or f"({action.default})" in text, (
+                action.option_strings
+            )
+
+
+def test_up_help_shows_the_stand_ins_ports() -> None:
+    text = " ".join(_subparser("up").format_help().split())
+    assert "8001 as shipped" in text and "8002 as shipped" in text
+
+
+@pytest.mark.parametrize("port", ["80", "0", "70000", "http"])
+def test_ports_refuses_a_privileged_or_impossible_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["ports", "--app-dir", str(tmp_path), "--moto-port", port])
+    assert exited.value.code == 2
+    assert "port" in capsys.readouterr().err.splitlines()[-1]

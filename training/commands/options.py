@@ -35,8 +35,21 @@ def add_run_argument(parser: argparse.ArgumentParser) -> None:
         "--artifacts",
         type=Path,
         default=DEFAULT_ARTIFACTS,
-        help="artifacts folder (default: ./artifacts)",
+        help="artifacts folder",
     )
+
+
+def port_number(text: str) -> int:
+    """An argparse ``type``: a TCP port a user's process may listen on (1024 to 65535)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1024 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a port from 1024 to 65535 (ports below 1024 need root)"
+        )
+    return port
 
 
 def confirm(question: str, *, assume_yes: bool, what: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from devstack.errors import DevstackError
 from devstack.stage_config import StagePorts, config_path, read_ports, write_ports
+from training.commands.options import port_number
 from training.errors import UsageError
 from training.local_stack import LocalSettings
 
@@ -19,8 +20,12 @@ from training.local_stack import LocalSettings
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``sentiment ports``."""
     add = parser.add_argument
-    add("--moto-port", type=int, help="moto's new port (S3 and the SageMaker control plane)")
-    add("--runtime-port", type=int, help="the local SageMaker runtime's new port")
+    add(
+        "--moto-port",
+        type=port_number,
+        help="moto's new port (S3 and the SageMaker control plane; 1024-65535)",
+    )
+    add("--runtime-port", type=port_number, help="the local SageMaker runtime's new port")
     add(
         "--app-dir",
         type=Path,

@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="where the scored rows go: .jsonl/.ndjson/.json (JSON Lines), .csv, or '-' "
         "(JSON Lines on standard output); any other name needs --format",
     )
-    add("--run", default="latest", help="run id, run directory or 'latest' (default)")
+    add("--run", default="latest", help="run id, run directory or 'latest'")
     add("--artifacts", type=Path, default=Path("artifacts"), help="where run ids are looked up")
     add(
         "--format",
@@ -52,8 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--no-progress", action="store_true", help="no progress bar")
     aws = parser.add_argument_group("SageMaker Batch Transform (--sagemaker)")
     aws.add_argument("--sagemaker", action="store_true", help="score on SageMaker Batch Transform")
-    aws.add_argument("--instance-type", default="ml.m5.large", help="(default: %(default)s)")
-    aws.add_argument("--instance-count", type=int, default=1, help="(default: %(default)s)")
+    aws.add_argument("--instance-type", default="ml.m5.large", help="the transform job's instances")
+    aws.add_argument("--instance-count", type=int, default=1, help="how many instances")
     aws.add_argument("--yes", action="store_true", help="do not ask before starting the job")
     aws.add_argument(
         "--poll-seconds", type=float, default=15.0, help="how often the job's status is read"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--minutes", type=float, default=5.0, help="how far back (%(default)g minutes)")
+    add("--minutes", type=float, default=5.0, help="how far back, in minutes")
     add(
         "--state-dir",
         type=Path,

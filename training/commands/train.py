@@ -64,8 +64,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--max-terms", type=int, default=d.max_terms, help="vocabulary size (%(default)s)")
     add("--min-df", type=int, default=d.min_df, help="minimum document frequency of a term")
     add("--weighting", choices=("nb", "idf", "none"), default=d.weighting, help="term weights")
-    add("--values", choices=("binary", "count", "log_count"), default=d.values)
-    add("--norm", choices=("l2", "none"), default=d.norm)
+    add(
+        "--values",
+        choices=("binary", "count", "log_count"),
+        default=d.values,
+        help="a present term's value before weighting: 1 (binary), its count, or "
+        "1 + log(count) (log_count)",
+    )
+    add(
+        "--norm",
+        choices=("l2", "none"),
+        default=d.norm,
+        help="scale each review's vector to unit length (l2), or leave it",
+    )
     add(
         "--content-type",
         choices=("auto", "text/csv", "text/libsvm"),
@@ -95,8 +106,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "of the run, vocabulary and evaluation included, stays local and identical",
     )
     options.add_aws_arguments(aws, role=True)
-    aws.add_argument("--instance-type", default=DEFAULT_TRAINING_INSTANCE, help="%(default)s")
-    aws.add_argument("--instance-count", type=int, default=1, help="%(default)s")
+    aws.add_argument(
+        "--instance-type", default=DEFAULT_TRAINING_INSTANCE, help="the training job's instances"
+    )
+    aws.add_argument("--instance-count", type=int, default=1, help="how many instances")
     aws.add_argument("--spot", action="store_true", help="managed spot training (cheaper)")
     aws.add_argument(
         "--max-run", type=int, default=3600, help="stop the job after this many seconds"

@@ -11,6 +11,8 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+from devstack.stage_config import DEFAULT_MOTO_PORT, DEFAULT_RUNTIME_PORT
+from training.commands.options import port_number
 from training.local_stack import LocalSettings, LocalStack
 from training.make_parent import watch_make_parent
 
@@ -19,17 +21,19 @@ _D = LocalSettings()
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--api-port", type=int, default=_D.api_port, help="the API's port (%(default)s)")
-    add("--web-port", type=int, default=_D.web_port, help="the page's port (%(default)s)")
+    add("--api-port", type=port_number, default=_D.api_port, help="the API's port")
+    add("--web-port", type=port_number, default=_D.web_port, help="the page's port")
     add(
         "--moto-port",
-        type=int,
-        help="moto's port: must be the one the app's local stage names (`sentiment ports`)",
+        type=port_number,
+        help="moto's port: must be the one the app's local stage names (default: the "
+        f"stage's, {DEFAULT_MOTO_PORT} as shipped; `sentiment ports` moves it)",
     )
     add(
         "--runtime-port",
-        type=int,
-        help="the runtime's port: must be the one the local stage names (`sentiment ports`)",
+        type=port_number,
+        help="the runtime's port: must be the one the local stage names (default: the "
+        f"stage's, {DEFAULT_RUNTIME_PORT} as shipped; `sentiment ports` moves it)",
     )
     add("--app-dir", type=Path, default=_D.app_dir, help="the Chalice project (%(default)s)")
     add(
