@@ -181,3 +181,21 @@ def test_an_api_url_that_is_not_the_api_says_so(browser, local_stack: LocalStack
     # The page's own static server stands for a wrong address: a real server, not the API.
     message = _error_with_api_at(browser, local_stack, local_stack.web_url)
     assert "not the sentiment API" in message
+
+
+def test_loading_the_page_asks_for_nothing_that_is_missing(
+    browser, local_stack: LocalStack
+) -> None:  # type: ignore[no-untyped-def]
+    """No 404 in the console: the icon is inline, so no /favicon.ico is asked for."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        failed: list[str] = []
+        page.on(
+            "response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
+        page.goto(local_stack.web_url, wait_until="networkidle")
+        assert page.locator("link[rel='icon']").count() == 1
+        assert failed == []
+    finally:
+        context.close()
