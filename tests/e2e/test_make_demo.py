@@ -1,4 +1,5 @@
-"""``make demo`` stopped the way a script stops it: a signal to make's own PID (not to its
+"""``make demo`` stopped the way a script stops it (SIGTERM, ``kill PID``; SIGINT too when it is
+not ignored, as it is in a shell script's background job): a signal to make's own PID (not to its
 process group, as a terminal's Ctrl-C would) stops make and every process of the stack."""
 
 from __future__ import annotations
