@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 ALL = "all models"
+# Health checks are not traffic: `sentiment up` itself asks /health until the API is ready
+# (503s while it starts), so they are counted apart (see :func:`split_health`).
+HEALTH_ROUTE = "GET /health"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,25 @@ def request_lines(lines: Iterable[str], since: datetime) -> list[dict[str, Any]]
         if record.get("message") == "request" and when >= since:
             found.append(record)
     return found
+
+
+def split_health(
+    records: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``records`` as (traffic, health checks): ``GET /health`` lines apart, since the
+    stack's own start-up probes are among them and cannot be told from a monitor's."""
+    traffic = [r for r in records if r.get("route") != HEALTH_ROUTE]
+    checks = [r for r in records if r.get("route") == HEALTH_ROUTE]
+    return traffic, checks
+
+
+def health_line(checks: list[dict[str, Any]]) -> str:
+    """One line on the health checks left out of the table."""
+    failed = sum(int(r.get("status", 0)) >= 500 for r in checks)
+    return (
+        f"{HEALTH_ROUTE}: {len(checks)} checks, not counted above ({failed} answered 5xx;"
+        " `sentiment up` asks it until the API is ready, so its start-up probes are among them)"
+    )
 
 
 def percentile(values: list[float], q: float) -> float | None:

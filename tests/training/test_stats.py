@@ -69,6 +69,37 @@ def test_the_command_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixt
     assert row.split()[:4] == ["sentiment-run", "3", "2.0", "3.0"]
 
 
+def test_health_checks_are_counted_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh stack's own start-up probes (503 until ready) are no 5xx of the traffic."""
+    now = datetime.now(UTC)
+
+    def line(age_s: float, route: str, status: int, **fields: Any) -> str:
+        when = (now - timedelta(seconds=age_s)).isoformat()
+        return json.dumps(
+            {"message": "request", "timestamp": when, "route": route, "status": status, **fields}
+        )
+
+    lines = [
+        line(9, "GET /health", 503, latency_ms=1.0, error="NoVocabulary"),
+        line(8, "GET /health", 503, latency_ms=1.0, error="NoVocabulary"),
+        line(7, "GET /health", 200, latency_ms=2.0, endpoint="m1"),
+        line(5, "POST /", 200, latency_ms=4.0, endpoint="m1", label="positive"),
+        line(4, "POST /predict", 502, latency_ms=6.0, endpoint="m1", error="BadGateway"),
+    ]
+    (tmp_path / "api.log").write_text("\n".join(lines) + "\n")
+    assert main(["stats", "--state-dir", str(tmp_path), "--minutes", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "2 requests" in out[0]
+    row = out[2].split()
+    assert (row[0], row[1], row[-4]) == ("m1", "2", "1")  # 5xx: the 502 alone
+    assert out[-1].startswith("GET /health: 3 checks, not counted above (2 answered 5xx;")
+    assert main(["stats", "--state-dir", str(tmp_path), "--minutes", "1", "--json"]) == 0
+    (figures,) = json.loads(capsys.readouterr().out)
+    assert (figures["requests"], figures["errors_5xx"]) == (2, 1)
+
+
 def test_no_log_is_a_clear_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--state-dir", str(tmp_path)]) == 2
     assert "sentiment up" in capsys.readouterr().err

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.state_dir / "api.log"
     if not path.is_file():
         raise UsageError(f"{path} does not exist: start the local stack with `sentiment up`")
-    records = stats.read_log(path, args.minutes, datetime.now(UTC))
+    records, checks = stats.split_health(stats.read_log(path, args.minutes, datetime.now(UTC)))
     rows = stats.summarise(records)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
@@ -44,4 +44,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"last {args.minutes:g} minutes of {path}: {len(records)} requests")
     if rows:
         print(stats.format_table(rows))
+    if checks:
+        print(stats.health_line(checks))
     return 0
