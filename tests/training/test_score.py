@@ -21,7 +21,7 @@ from training.errors import DataError, UsageError
 from training.evaluate import serving_probabilities
 from training.score import inputs, local
 from training.score.inputs import MAX_REVIEW_BYTES, read_reviews
-from training.score.outputs import output_format
+from training.score.outputs import counted, output_format
 from vocab_store import Encoder
 from vocab_store.labels import label
 
@@ -268,3 +268,22 @@ def test_output_format_from_a_known_extension_or_the_flag(
 def test_unknown_output_extension_is_refused_naming_the_known_ones(output: str) -> None:
     with pytest.raises(UsageError, match=r"\.jsonl.*\.csv.*--format"):
         output_format(output, None)
+
+
+@pytest.mark.parametrize(
+    ("rows", "errors", "said"),
+    [(1, 1, "1 row (1 error)"), (2, 0, "2 rows (0 errors)"), (1200, 3, "1,200 rows (3 errors)")],
+)
+def test_summary_counts_agree_with_their_numbers(rows: int, errors: int, said: str) -> None:
+    assert counted(rows, errors) == said
+
+
+def test_a_tiny_input_shows_its_time_not_a_rate(
+    tmp_path: Path, small_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("a fine film\n\n")
+    code, _ = _score(tmp_path, small_run, source, "out.jsonl")
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "scored 2 rows (1 error)" in err and " s -> " in err and "reviews/s" not in err

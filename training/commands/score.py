@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from training.score.inputs import InputSource
 
+RATE_MIN_ROWS = 1000  # the summary shows reviews per second from this many rows on
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``sentiment score``."""
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     """Score the input and write the output; a summary line on standard error."""
     from training import artifacts
     from training.score.inputs import open_input
-    from training.score.outputs import ScoreWriter, output_format
+    from training.score.outputs import ScoreWriter, counted, output_format
 
     fmt = output_format(args.output, args.format)
     run_dir = artifacts.resolve_run(args.artifacts, args.run)
@@ -137,9 +139,11 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         source.close()
     seconds = time.perf_counter() - started
+    # A small input's time is mostly the workers' start-up: a rate from it says nothing.
+    rate = f", {writer.rows / seconds:,.0f} reviews/s" if writer.rows >= RATE_MIN_ROWS else ""
     print(
-        f"scored {writer.rows:,} rows ({writer.errors:,} errors) with {run_dir.name} in "
-        f"{seconds:.1f} s ({writer.rows / max(seconds, 1e-9):,.0f} reviews/s) -> {args.output}",
+        f"scored {counted(writer.rows, writer.errors)} with {run_dir.name} in "
+        f"{seconds:.1f} s{rate} -> {args.output}",
         file=sys.stderr,
     )
     return 0

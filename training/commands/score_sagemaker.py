@@ -25,7 +25,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
     from training.commands.score import Progress, reviews_of
     from training.score.inputs import open_input
     from training.score.local import default_workers, encode_task, map_chunks
-    from training.score.outputs import ScoreWriter
+    from training.score.outputs import ScoreWriter, counted
     from training.score.shards import ShardWriter, join, read_answers
 
     settings = aws_settings.settings_from(args)
@@ -83,7 +83,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
             band = run.vocabulary.uncertain
             writer.write(join(spool, lambda i: read_answers(answers[i]), rows, band))
     print(
-        f"scored {writer.rows:,} rows ({writer.errors:,} errors) on SageMaker with "
+        f"scored {counted(writer.rows, writer.errors)} on SageMaker with "
         f"{plan.model_name} -> {args.output} (answers under "
         f"s3://{plan.bucket}/{plan.output_prefix})",
         file=sys.stderr,

@@ -58,6 +58,11 @@ def output_format(output: str, fmt: str | None) -> str:
     return chosen
 
 
+def counted(rows: int, errors: int) -> str:
+    """ "3 rows (1 error)": the summary's counts, each noun agreeing with its number."""
+    return f"{rows:,} row{'' if rows == 1 else 's'} ({errors:,} error{'' if errors == 1 else 's'})"
+
+
 class ScoreWriter:
     """Writes :class:`Scored` rows to ``output`` (``-``: standard output) in ``fmt``."""
 
