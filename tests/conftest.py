@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from training.local_stack import LocalStack
+    from training.local_stack import LocalSettings, LocalStack
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -182,28 +182,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(getattr(pytest.mark, marker))
 
 
-@pytest.fixture(scope="session")
-def local_stack(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The whole local stack, started once per session on free ports, serving the real
-    model of ``small_run``: the same composition as ``sentiment up``. No process of it
-    outlives the session."""
+def stack_settings(small_run: Path, root: Path) -> LocalSettings:
+    """Settings for a whole local stack in ``root`` on free ports, serving a copy of the
+    artifacts of ``small_run``."""
     import shutil
 
-    from tests.processes import start_time, still_running
     from tests.sentiment_api.conftest import local_project
-    from training.local_stack import LocalSettings, LocalStack
+    from training.local_stack import LocalSettings
 
-    root = tmp_path_factory.mktemp("stack")
     artifacts = root / "artifacts"
     shutil.copytree(small_run.parent, artifacts, symlinks=True)
-    settings = LocalSettings(
+    return LocalSettings(
         artifacts_dir=artifacts,
         state_dir=root / "state",
         app_dir=local_project(root / "project"),
         api_port=0,
         web_port=0,
     )
-    stack = LocalStack(settings)
+
+
+@pytest.fixture(scope="session")
+def local_stack(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole local stack, started once per session on free ports, serving the real
+    model of ``small_run``: the same composition as ``sentiment up``. No process of it
+    outlives the session."""
+    from tests.processes import start_time, still_running
+    from training.local_stack import LocalStack
+
+    stack = LocalStack(stack_settings(small_run, tmp_path_factory.mktemp("stack")))
     stack.start()
     try:
         yield stack

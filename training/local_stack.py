@@ -24,6 +24,7 @@ from typing import Any
 from devstack.errors import DevstackError, PortInUseError
 from devstack.stack import Stack, StackSettings
 from devstack.stage_config import StagePorts, disagreement, read_ports, stage_variables
+from training import local_feedback
 from training.artifacts import load_vocabulary, resolve_run
 from training.aws.deploy import DeployedEndpoint, DeployRequest, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
@@ -59,6 +60,16 @@ class LocalSettings:
     autoreload: bool = False  # the API restarts itself when app.py or chalicelib/ change
     ready_timeout: float = 60.0
     app_env: dict[str, str] = field(default_factory=dict)
+    feedback_dir: Path | None = None  # None: <state_dir>/feedback
+
+    @property
+    def feedback_folder(self) -> Path:
+        """Where the local feedback is kept across restarts (``training/local_feedback.py``)."""
+        return self.feedback_dir or self.state_dir / "feedback"
+
+    @property
+    def feedback_prefix(self) -> str:
+        return self.app_env.get("SENTIMENT_FEEDBACK_PREFIX", "").strip() or "feedback/"
 
 
 @dataclass
@@ -134,6 +145,9 @@ class LocalStack:
             stack.start_moto()
             s3, sagemaker = stack.client("s3"), stack.client("sagemaker")
             s3.create_bucket(Bucket=s.bucket)
+            kept = local_feedback.restore(s3, s.bucket, s.feedback_prefix, s.feedback_folder)
+            if kept:
+                self.progress(f"put back {kept} feedback objects from {s.feedback_folder}")
             self.progress("starting the local SageMaker runtime")
             stack.start_runtime()
             self.progress(f"deploying {run_dir.name}: model, endpoint config, endpoint")
@@ -197,8 +211,26 @@ class LocalStack:
             f"(last /health: {last}); see the logs in {self.settings.state_dir}"
         )
 
+    def save_feedback(self) -> int:
+        """Copy the feedback the stack received to disk; how many objects were new. Never
+        raises: with moto gone there is nothing more to save."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        stack, s = self.stack, self.settings
+        moto = stack.processes.get("moto") if stack is not None else None
+        if stack is None or moto is None or not moto.running:
+            return 0
+        try:
+            return local_feedback.save(
+                stack.client("s3"), s.bucket, s.feedback_prefix, s.feedback_folder
+            )
+        except (BotoCoreError, ClientError, OSError) as exc:
+            log.warning("local feedback not saved to %s: %s", s.feedback_folder, exc)
+            return 0
+
     def stop(self) -> None:
         if self.stack is not None:
+            self.save_feedback()
             self.stack.stop()
 
     def __enter__(self) -> LocalStack:

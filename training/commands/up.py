@@ -17,6 +17,8 @@ from training.local_stack import LocalSettings, LocalStack
 from training.make_parent import watch_make_parent
 
 _D = LocalSettings()
+# How often the running stack's new feedback is copied to disk (see training/local_feedback.py).
+FEEDBACK_SAVE_SECONDS = 5
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -127,13 +129,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _watch(local: LocalStack) -> str:
-    """Wait until one of the stack's processes exits by itself; its name."""
+    """Wait until one of the stack's processes exits by itself; its name. Meanwhile the
+    feedback that arrives is copied to disk every few seconds (not only at a clean stop)."""
     stack = local.stack
     assert stack is not None  # started
+    tick = 0
     while True:
         for name, process in stack.processes.items():
             if not process.running:
                 return name
+        if tick % FEEDBACK_SAVE_SECONDS == 0:
+            local.save_feedback()
+        tick += 1
         time.sleep(1.0)
 
 
