@@ -46,10 +46,15 @@ class LastResult(Generic[T]):
         try:
             value = check()
         except ApiError as exc:
-            self._keep(_Last(key, self._clock() + self.max_age, None, exc))
+            self.record(key, error=exc)
             raise
-        self._keep(_Last(key, self._clock() + self.max_age, value, None))
+        self.record(key, value)
         return value
+
+    def record(self, key: Hashable, value: T | None = None, error: ApiError | None = None) -> None:
+        """Keep an outcome learned another way (a prediction's own endpoint call is a
+        fresher check than the last one), reused as if ``check()`` had returned it."""
+        self._keep(_Last(key, self._clock() + self.max_age, value, error))
 
     def clear(self) -> None:
         self._keep(None)

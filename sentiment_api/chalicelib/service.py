@@ -95,9 +95,19 @@ def score(current: Live, rows: list[SparseVector]) -> tuple[Target, list[float]]
             inference_id=observability.prediction_id(),
             client=wiring.runtime.get(),
         )
+    except EndpointUnavailable as exc:
+        # /health then says so at once, instead of its last check's "answers" for 30 s.
+        wiring.endpoint_checks.record(_check_key(current, where), error=exc)
+        raise
     finally:
         note(endpoint_ms=round((time.perf_counter() - started) * 1000, 2))
+    wiring.endpoint_checks.record(_check_key(current, where), probabilities)
     return where, probabilities
+
+
+def _check_key(current: Live, where: Target) -> tuple[str, str | None, str]:
+    """What an endpoint check is about: the endpoint, its variant, the vocabulary."""
+    return where.endpoint, where.variant, current.vocabulary.fingerprint
 
 
 def _verdicts(current: Live, texts: list[str], *, explain: bool) -> tuple[Target, list[Any]]:
@@ -173,8 +183,7 @@ def health() -> tuple[int, dict[str, Any], dict[str, str]]:
     try:
         where = target(current)
         wiring.endpoint_checks.get(
-            (where.endpoint, where.variant, current.vocabulary.fingerprint),
-            lambda: _verdicts(current, [""], explain=False),
+            _check_key(current, where), lambda: _verdicts(current, [""], explain=False)
         )
     except ApiError as exc:
         model = current.vocabulary.model

@@ -340,6 +340,27 @@ def test_health_reports_vocabulary_and_endpoint(
         assert degraded.headers["Retry-After"] == "5"
 
 
+def test_health_learns_from_predictions_without_calling_again(
+    client: Client, runtime: Runtime, vocab: Any
+) -> None:
+    """A prediction's endpoint call is a fresher check: /health reports its outcome at once
+    (not its own last check's for up to 30 s) and makes no call of its own."""
+    from chalicelib import wiring
+    from chalicelib.probe import LastResult
+
+    wiring.endpoint_checks = LastResult(clock=lambda: 1000.0)
+    runtime.answer("0.5")
+    assert client.http.get("/health").json_body["endpoint"]["answers"] is True
+    runtime.fail("ServiceUnavailable")  # the endpoint went away under a prediction
+    assert client.http.post("/predict", headers=TEXT, body=b"superb").status_code == 503
+    degraded = client.http.get("/health")
+    assert degraded.status_code == 503 and degraded.json_body["endpoint"]["answers"] is False
+    runtime.answer("0.9")  # back
+    assert client.http.post("/predict", headers=TEXT, body=b"superb").status_code == 200
+    assert client.http.get("/health").status_code == 200
+    runtime.stub.assert_no_pending_responses()
+
+
 def test_endpoint_falls_back_to_the_setting(
     client: Client, runtime: Runtime, store: VocabularyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
