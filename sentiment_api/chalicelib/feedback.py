@@ -41,6 +41,8 @@ class Feedback:
 def parse(body: bytes, content_type: str | None, max_bytes: int) -> Feedback:
     """The feedback in a request body, or the 4xx that says what is wrong with it."""
     data = parsing.json_body(body, content_type, max_bytes, SHAPE)
+    if isinstance(data, dict) and set(data) - FIELDS:
+        raise parsing.unknown_field(set(data), FIELDS, SHAPE)
     if not isinstance(data, dict) or set(data) != FIELDS:
         raise BadJson(f"The JSON body must be {SHAPE}.")
     label = data["label"]

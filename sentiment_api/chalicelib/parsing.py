@@ -150,9 +150,9 @@ def predict_request(body: bytes, content_type: str | None, max_bytes: int) -> Pr
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-def _unknown(names: set[str], expected: str, shape: str) -> BadJson:
+def unknown_field(names: set[str], expected: set[str], shape: str) -> BadJson:
     """The 400 for a JSON object with fields other than ``expected``: names one if plain."""
-    plain = sorted(n for n in names - {expected} if _PLAIN_NAME.fullmatch(n))
+    plain = sorted(n for n in names - expected if _PLAIN_NAME.fullmatch(n))
     name = f'"{plain[0]}"' if plain else "an unknown field"
     return BadJson(f"The JSON body has {name}; it must be {shape} and nothing else.")
 
@@ -164,7 +164,7 @@ def _review_object(data: Any) -> Any:
     if "reviews" in data and "review" not in data:
         raise BadJson('Several reviews go to /batch as {"reviews": [...]}, not to this route.')
     if set(data) != {"review"}:
-        raise _unknown(set(data), "review", '{"review": "text of the review"}')
+        raise unknown_field(set(data), {"review"}, '{"review": "text of the review"}')
     if not isinstance(data["review"], str):
         raise BadJson('The "review" field must be the text of the review.')
     return data["review"]
