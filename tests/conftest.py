@@ -5,6 +5,8 @@
   SageMaker control plane), one per session; stopped at the end, never left behind.
 - ``small_run``: a complete training run dir (real model and vocabulary, 2,000 IMDB
   reviews), one per session; ``train_sample(root, **TrainConfig fields)`` makes others.
+- ``packaged``: ``sentiment package --stage dev`` (the Lambda zip and Terraform template),
+  built once per session.
 - ``local_stack``: the whole local stack (``sentiment up``'s composition) on free ports,
   serving ``small_run``'s model, one per session; only for tests marked ``stack``.
 
@@ -154,14 +156,45 @@ def train_sample(root: Path, **overrides: Any) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One token cache (``TrainConfig.cache_dir``) for the session's trainings: a run on
+    the same sample as another (``small_run`` and a run with extra reviews) tokenises
+    nothing twice. Its files are keyed by content and written atomically."""
+    return tmp_path_factory.mktemp("token_cache")
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Path:
     """A complete, real training run (``training.pipeline.train_run``) on a seeded sample:
     2,000 training reviews (10% of them for validation), 1,000 test reviews, a 2,000-term
     word 1-2-gram vocabulary (``text/csv``). Returns the run directory, holding
     ``model.tar.gz``, ``vocabulary.json``, ``metrics.json``, ``report.png``, ``report.md``;
     its parent is an artifacts dir whose ``latest`` points at it. Trained once per session
     (about 10 s). Treat it as read-only: copy it before changing anything."""
-    return train_sample(tmp_path_factory.mktemp("small_run"))
+    return train_sample(tmp_path_factory.mktemp("small_run"), cache_dir=token_cache)
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``sentiment package --stage dev OUT`` (``chalice package`` plus the Terraform fix),
+    run once per session: the output dir (``deployment.zip``, ``chalice.tf.json``) and what
+    the command printed. Read-only: copy it before changing anything."""
+    import contextlib
+    import io
+
+    from training.cli import main
+
+    out = tmp_path_factory.mktemp("package") / "out"
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
+        for name in [n for n in os.environ if n.startswith("SENTIMENT_")]:
+            mp.delenv(name)
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        code = main(
+            ["package", str(out), "--stage", "dev", "--project-dir", str(REPO / "sentiment_api")]
+        )
+    assert code == 0, printed.getvalue()
+    return out, printed.getvalue()
 
 
 # Fixtures that start processes of the local stack: whoever uses one is in the stack tier.

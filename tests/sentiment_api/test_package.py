@@ -26,24 +26,14 @@ from vocab_store import (
     read_stopwords,
 )
 
-CHALICE = Path(sys.executable).parent / "chalice"
 FORBIDDEN = ("numpy", "scipy", "sklearn", "xgboost", "sagemaker", "pandas", "training", "devstack")
 
 
 @pytest.fixture(scope="module")
-def package_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``chalice package`` of the dev stage: ``deployment.zip`` and ``chalice.tf.json``."""
-    out = tmp_path_factory.mktemp("package") / "out"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIMENT_")}
-    env["AWS_DEFAULT_REGION"] = "us-east-1"
-    subprocess.run(
-        [str(CHALICE), "package", "--pkg-format", "terraform", "--stage", "dev", str(out)],
-        cwd=APP_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return out
+def package_out(packaged: tuple[Path, str]) -> Path:
+    """``chalice package`` of the dev stage (``deployment.zip`` and ``chalice.tf.json``),
+    built once per session by ``sentiment package`` (tests/conftest.py ``packaged``)."""
+    return packaged[0]
 
 
 @pytest.fixture(scope="module")

@@ -47,9 +47,14 @@ def tiny_data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def libsvm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def libsvm_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Path:
     """A small real run whose vocabulary asks for 1-based ``text/libsvm`` bodies."""
     root = tmp_path_factory.mktemp("libsvm_run")
     return train_sample(
-        root, train_limit=1500, test_limit=400, max_terms=3000, content_type="text/libsvm"
+        root,
+        train_limit=1500,
+        test_limit=400,
+        max_terms=3000,
+        content_type="text/libsvm",
+        cache_dir=token_cache,
     )
