@@ -5,6 +5,7 @@
   SageMaker control plane), one per session; stopped at the end, never left behind.
 - ``small_run``: a complete training run dir (real model and vocabulary, 2,000 IMDB
   reviews), one per session; ``train_sample(root, **TrainConfig fields)`` makes others.
+- ``libsvm_run``: the same with a ``text/libsvm`` vocabulary (1,500 reviews).
 - ``packaged``: ``sentiment package --stage dev`` (the Lambda zip and Terraform template),
   built once per session.
 - ``local_stack``: the whole local stack (``sentiment up``'s composition) on free ports,
@@ -172,6 +173,21 @@ def small_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Pa
     its parent is an artifacts dir whose ``latest`` points at it. Trained once per session
     (about 10 s). Treat it as read-only: copy it before changing anything."""
     return train_sample(tmp_path_factory.mktemp("small_run"), cache_dir=token_cache)
+
+
+@pytest.fixture(scope="session")
+def libsvm_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Path:
+    """A small real run whose vocabulary asks for 1-based ``text/libsvm`` bodies, one per
+    session (the training and the AWS scoring tests share it)."""
+    root = tmp_path_factory.mktemp("libsvm_run")
+    return train_sample(
+        root,
+        train_limit=1500,
+        test_limit=400,
+        max_terms=3000,
+        content_type="text/libsvm",
+        cache_dir=token_cache,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Fixtures for the training tests: a tiny IMDB-shaped data folder and a libsvm run."""
+"""Fixtures for the training tests: a tiny IMDB-shaped data folder (``libsvm_run`` is in
+tests/conftest.py, shared with the AWS tests)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import train_sample
 
 POSITIVE = [
     "A wonderful, moving film. The acting was superb!",
@@ -44,17 +43,3 @@ def tiny_data(tmp_path: Path) -> Path:
         ]
         write_jsonl(tmp_path / f"{split}.jsonl.gz", records)
     return tmp_path
-
-
-@pytest.fixture(scope="session")
-def libsvm_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Path:
-    """A small real run whose vocabulary asks for 1-based ``text/libsvm`` bodies."""
-    root = tmp_path_factory.mktemp("libsvm_run")
-    return train_sample(
-        root,
-        train_limit=1500,
-        test_limit=400,
-        max_terms=3000,
-        content_type="text/libsvm",
-        cache_dir=token_cache,
-    )

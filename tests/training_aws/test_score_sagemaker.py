@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import Stack, StackSettings
-from tests.conftest import REPO, train_sample
+from tests.conftest import REPO
 from tests.training.conftest import NEGATIVE, POSITIVE
 from training.artifacts import load_run
 from training.aws import batch_transform as bt
@@ -44,15 +44,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
-
-
-@pytest.fixture(scope="module")
-def libsvm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real run whose vocabulary asks for ``text/libsvm``."""
-    root = tmp_path_factory.mktemp("libsvm_run")
-    return train_sample(
-        root, train_limit=1000, test_limit=200, max_terms=2000, content_type="text/libsvm"
-    )
 
 
 @pytest.fixture
