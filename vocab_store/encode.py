@@ -20,6 +20,7 @@ back to exactly that float32, and about half the bytes and time of a double's ``
 from __future__ import annotations
 
 import math
+import operator
 import re
 from array import array
 from collections import Counter
@@ -56,6 +57,13 @@ class Encoder:
         self._weights = vocabulary.weights
         self._width = vocabulary.feature_count
         self._libsvm = vocabulary.content_type == "text/libsvm"
+        self._binary = vocabulary.values == "binary"
+        self._l2 = vocabulary.norm == "l2"
+        # Binary values are the weights themselves, looked up at C speed; zeros are dropped
+        # only if there are any.
+        weights = self._weights
+        self._float_weights = None if weights is None else [float(w) for w in weights]
+        self._zero_weight = self._float_weights is not None and 0.0 in self._float_weights
         # An all-zero CSV row; field i starts at character 2 * i.
         self._zeros = ",".join(["0"] * self._width)
 
@@ -84,28 +92,49 @@ class Encoder:
 
     def vector_of(self, terms: Iterable[str]) -> SparseVector:
         """:meth:`vector` of a review whose terms (:meth:`Tokenizer.terms`) are ``terms``."""
+        if self._binary:
+            # Only which columns occur matters: a set, not a count.
+            cols = set(map(self._index.get, terms))
+            cols.discard(None)
+            return self._binary_vector(sorted(cols))  # type: ignore[arg-type]  # None discarded
         return self.vector_from_counts(self.counts_of(terms))
+
+    def _binary_vector(self, cols: list[int]) -> SparseVector:
+        weights = self._float_weights
+        if weights is None:
+            values = [1.0] * len(cols)
+            if self._l2 and values:
+                scale = math.sqrt(math.fsum(values))  # each square is 1.0
+                values = list(map(scale.__rtruediv__, values))  # v / scale, at C speed
+            return list(zip(cols, values, strict=True)) or self._empty()
+        values = list(map(weights.__getitem__, cols))
+        if self._zero_weight and 0.0 in values:
+            kept = [(c, v) for c, v in zip(cols, values, strict=True) if v != 0.0]
+            cols, values = [c for c, _ in kept], [v for _, v in kept]
+        if self._l2 and values:
+            # The same products and quotients as v * v and v / scale, without a Python loop.
+            scale = math.sqrt(math.fsum(map(operator.mul, values, values)))
+            values = list(map(scale.__rtruediv__, values))
+        return list(zip(cols, values, strict=True)) or self._empty()
 
     def vector_from_counts(self, counts: dict[int, int]) -> SparseVector:
         """:meth:`vector` of a review whose known terms occur ``counts`` times (by column)."""
         cols = sorted(counts)
+        if self._binary:
+            return self._binary_vector(cols)
         mode = self.vocabulary.values
         weights = self._weights
-        if mode == "binary":
-            # 1.0 * weight is the weight itself: one list instead of two.
-            values = [1.0] * len(cols) if weights is None else [float(weights[c]) for c in cols]
-        elif mode == "count":
+        if mode == "count":
             values = [float(counts[c]) for c in cols]
         else:
             log = math.log
             values = [1.0 + log(counts[c]) for c in cols]
         if weights is not None:
-            if mode != "binary":
-                values = [v * weights[c] for c, v in zip(cols, values, strict=True)]
+            values = [v * weights[c] for c, v in zip(cols, values, strict=True)]
             if 0.0 in values:
                 kept = [(c, v) for c, v in zip(cols, values, strict=True) if v != 0.0]
                 cols, values = [c for c, _ in kept], [v for _, v in kept]
-        if self.vocabulary.norm == "l2" and values:
+        if self._l2 and values:
             scale = math.sqrt(math.fsum([v * v for v in values]))
             values = [v / scale for v in values]
         return list(zip(cols, values, strict=True)) or self._empty()

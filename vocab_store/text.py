@@ -222,6 +222,25 @@ def _porter() -> Callable[[str], str]:
     return PorterStemmer().stem
 
 
+# What the stem memo holds for a stopword. No stem is empty (a token is at least one
+# character, Porter never strips a word to nothing, and "none" keeps it whole), so the
+# stopwords drop out of a list of memo values by ``filter(None, ...)``, at C speed.
+_STOPWORD = ""
+
+
+class _StemMemo(dict[str, str]):
+    """Token to stem (:data:`_STOPWORD` for a stopword); a token not in it is learnt by
+    ``learn``, which may remember it. ``map(memo.__getitem__, tokens)`` so looks every
+    token up at C speed, and learns only the new ones."""
+
+    def __init__(self, learn: Callable[[str], str]) -> None:
+        super().__init__()
+        self._learn = learn
+
+    def __missing__(self, word: str) -> str:
+        return self._learn(word)
+
+
 @dataclass
 class Tokenizer:
     """Turns review text into terms according to :class:`TokenizerSettings`.
@@ -231,19 +250,20 @@ class Tokenizer:
 
     settings: TokenizerSettings
     _stop: frozenset[str] = field(init=False, repr=False)
-    _memo: dict[str, str | None] = field(init=False, repr=False, default_factory=dict)
+    _memo: _StemMemo = field(init=False, repr=False)
     _stem: Callable[[str], str] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._stop = frozenset(self.settings.stopwords)
+        self._memo = _StemMemo(self._learn)
 
-    def _learn(self, word: str) -> str | None:
-        """Stem of ``word``, or ``None`` for a stopword; remembered when short, in a memo
-        of bounded size, so hostile input cannot grow it without end."""
+    def _learn(self, word: str) -> str:
+        """Stem of ``word``, or :data:`_STOPWORD`; remembered when short, in a memo of
+        bounded size, so hostile input cannot grow it without end."""
         if len(word) > MAX_TERM_LENGTH:
             return word
         if word in self._stop:
-            result: str | None = None
+            result = _STOPWORD
         elif self.settings.stemmer == "porter":
             if self._stem is None:
                 self._stem = _porter()
@@ -259,10 +279,8 @@ class Tokenizer:
     def words(self, text: str) -> list[str]:
         """Normalised, tokenised, stopword-free and stemmed words of ``text``."""
         s = self.settings
-        memo, learn = self._memo, self._learn
         tokens = tokenise(normalise(text, lowercase=s.lowercase, strip_html=s.strip_html))
-        words = [memo[t] if t in memo else learn(t) for t in tokens]
-        return [w for w in words if w is not None]
+        return list(filter(None, map(self._memo.__getitem__, tokens)))
 
     def terms(self, text: str) -> list[str]:
         """All terms of ``text``: its words and, per the settings, their n-grams."""
@@ -275,9 +293,9 @@ class Tokenizer:
         from vocab_store.spans import token_spans
 
         s = self.settings
-        memo, learn = self._memo, self._learn
+        memo = self._memo
         return [
-            (memo[t] if t in memo else learn(t), a, b)
+            (memo[t] or None, a, b)
             for t, a, b in token_spans(text, lowercase=s.lowercase, strip_html=s.strip_html)
         ]
 
@@ -290,7 +308,7 @@ def ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
     out: list[str] = list(words) if low == 1 else []
     for n in range(max(low, 2), high + 1):
         if n == 2:
-            out.extend([a + " " + b for a, b in zip(words, words[1:], strict=False)])
+            out.extend(map(" ".join, zip(words, words[1:], strict=False)))
         else:
             out.extend([" ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
     return out
