@@ -94,7 +94,8 @@ def main() -> int:
         f"wall {wall:.1f} s (cold token cache): load {t['load_seconds']:.1f}, tokenise "
         f"{t['tokenise_seconds']:.1f}, vocabulary {t['vocabulary_seconds']:.1f}, encode "
         f"{t['encode_seconds']:.1f}, fit {t['fit_seconds']:.1f} (best round "
-        f"{metrics['model']['best_iteration'] + 1} of {metrics['model']['rounds_run']}), "
+        f"{metrics['model']['best_iteration'] + 1} of {metrics['model']['rounds_run']}"
+        f"{', refit on fit + validation' if metrics['model'].get('refit') else ''}), "
         f"evaluate {t['evaluate_seconds']:.1f}"
     )
     print(f"peak memory (max RSS of this process): {peak_mb:.0f} MB")

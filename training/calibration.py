@@ -72,36 +72,62 @@ def fold_platt(booster: xgboost.Booster, scale: float, shift: float) -> xgboost.
 
 
 def calibrate(
-    booster: xgboost.Booster, X_val: scipy.sparse.csr_matrix, y_val: np.ndarray, *, n_jobs: int
+    booster: xgboost.Booster,
+    X_val: scipy.sparse.csr_matrix,
+    y_val: np.ndarray,
+    *,
+    n_jobs: int,
+    chosen: xgboost.Booster | None = None,
 ) -> tuple[xgboost.Booster, dict[str, Any]]:
-    """The booster with a Platt correction fitted on the validation split folded in, and a
-    record of it. Refuses (:class:`TrainingError`) a folded model whose own predictions
-    are not the corrected probabilities."""
+    """The booster with a Platt correction folded in, and a record of it. The correction is
+    fitted on the validation margins of ``chosen`` (the validation-phase model when
+    ``booster`` was refitted on training + validation rows; ``booster`` itself by default).
+    Refuses (:class:`TrainingError`) a folded model whose own predictions are not the
+    corrected probabilities."""
     import numpy as np
     import xgboost
 
     dval = xgboost.DMatrix(X_val, nthread=n_jobs)
-    margins = booster.predict(dval, output_margin=True).astype(np.float64)
-    scale, shift = fit_platt(margins, y_val)
+    source = booster if chosen is None else chosen
+    chosen_margins = source.predict(dval, output_margin=True).astype(np.float64)
+    scale, shift = fit_platt(chosen_margins, y_val)
     folded = fold_platt(booster, scale, shift)
     folded.set_param({"nthread": n_jobs})
+    margins = booster.predict(dval, output_margin=True).astype(np.float64)
     expected = 1.0 / (1.0 + np.exp(-(scale * margins + shift)))
     served = folded.predict(dval).astype(np.float64)
     # float32 sums over a few hundred features: far below 1e-4 in probability.
     gap = float(np.max(np.abs(served - expected))) if served.size else 0.0
     if gap > 1e-4:
         raise TrainingError(f"the calibrated model does not serve Platt's probabilities ({gap})")
-    before = booster.predict(dval).astype(np.float64)
+    before = source.predict(dval).astype(np.float64)
+    after = 1.0 / (1.0 + np.exp(-(scale * chosen_margins + shift)))
     log.info("Platt calibration: scale %.4f, shift %+.4f", scale, shift)
     return folded, {
         "method": "platt",
-        "fitted_on": "validation",
+        "fitted_on": "validation" if chosen is None else "validation, validation-phase model",
         "scale": scale,
         "shift": shift,
         "validation_logloss_before": _logloss(y_val, before),
-        "validation_logloss_after": _logloss(y_val, served),
+        "validation_logloss_after": _logloss(y_val, after),
         "max_abs_difference": gap,
     }
+
+
+def corrected(
+    booster: xgboost.Booster,
+    record: dict[str, Any] | None,
+    X: scipy.sparse.csr_matrix,
+    *,
+    n_jobs: int,
+) -> np.ndarray:
+    """``booster``'s probabilities on ``X`` with the Platt correction of ``record`` (a
+    :func:`calibrate` record; none when ``None``): the validation-phase model's answers."""
+    import xgboost
+
+    model = booster if record is None else fold_platt(booster, record["scale"], record["shift"])
+    model.set_param({"nthread": n_jobs})
+    return model.predict(xgboost.DMatrix(X, nthread=n_jobs))
 
 
 def _logloss(labels: np.ndarray, proba: np.ndarray) -> float:

@@ -9,6 +9,8 @@ from vocab_store.labels import POSITIVE, THRESHOLD, label
 if TYPE_CHECKING:
     import numpy as np
 
+    from vocab_store import Encoder
+
 # Equal-width probability bins of the reliability diagram and the ECE.
 BINS = 10
 
@@ -124,4 +126,16 @@ def sentence_metrics(labels: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
         "positive_rate": pred / found["count"] if found["count"] else 0.0,
         "ece": found["ece"],
         "mean_probability": float(np.mean(proba)) if found["count"] else 0.0,
+    }
+
+
+def body_sizes(encoder: Encoder, texts: tuple[str, ...]) -> dict[str, Any]:
+    """Bytes per review in the vocabulary's content type, and what dense CSV would cost."""
+    sizes = [len(encoder.row(t)) for t in texts]
+    return {
+        "content_type": encoder.content_type,
+        "sample": len(sizes),
+        "mean_bytes": sum(sizes) / max(1, len(sizes)),
+        "max_bytes": max(sizes, default=0),
+        "dense_csv_bytes_min": 2 * encoder.feature_count - 1,
     }

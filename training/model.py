@@ -8,6 +8,11 @@ A ``gblinear`` booster cannot be sliced to its best iteration (slicing is for tr
 its last round is not its best one after early stopping. So a callback keeps the serialised
 model of the best validation round, and that exact model is what :attr:`booster_` holds and
 what is saved: the container uses whatever model it is given, in full.
+
+With ``refit`` the rounds chosen that way are then trained again on the training and
+validation rows together (the standard last step once a setting is chosen on validation);
+the validation-phase model stays available as :attr:`validation_booster_` for what is
+chosen on validation (calibration, the uncertain band).
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class LinearSentimentClassifier:
     Parameters mirror XGBoost's: ``reg_lambda`` (L2) and ``reg_alpha`` (L1) penalties,
     ``eta`` step size, ``updater`` (``shotgun`` or ``coord_descent``), ``feature_selector``.
     ``early_stopping_rounds`` 0 trains exactly ``n_rounds`` rounds and keeps the last.
+    ``refit``: train the chosen number of rounds again on ``X`` and ``X_val`` stacked.
     """
 
     def __init__(
@@ -93,6 +99,7 @@ class LinearSentimentClassifier:
         n_jobs: int = 1,
         seed: int = 0,
         progress: bool = False,
+        refit: bool = False,
     ) -> None:
         self.n_rounds = n_rounds
         self.eta = eta
@@ -104,6 +111,7 @@ class LinearSentimentClassifier:
         self.n_jobs = n_jobs
         self.seed = seed
         self.progress = progress
+        self.refit = refit
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters (scikit-learn's convention), e.g. to fit a copy."""
@@ -139,7 +147,8 @@ class LinearSentimentClassifier:
         """Train on ``X, y``; stop when validation log loss stops improving (unless
         ``early_stopping_rounds`` is 0); keep the best round's model. Sets ``booster_``,
         ``best_iteration_``, ``best_score_``, ``evals_result_``, ``n_features_in_``,
-        ``fit_seconds_``."""
+        ``fit_seconds_``, ``validation_booster_`` (the best round's model, before any
+        refit; ``booster_`` itself without ``refit``)."""
         import xgboost
 
         start = time.perf_counter()
@@ -161,7 +170,10 @@ class LinearSentimentClassifier:
             raise RuntimeError("training produced no model")
         booster = xgboost.Booster(model_file=bytearray(keeper.best_raw))
         booster.set_param({"nthread": self.n_jobs})
-        self.booster_ = booster
+        self.validation_booster_ = booster
+        self.booster_ = (
+            self._refit(X, y, X_val, y_val, keeper.best_iteration + 1) if self.refit else booster
+        )
         self.best_iteration_ = int(keeper.best_iteration)
         self.best_score_ = float(keeper.best_score)
         self.evals_result_ = evals_result
@@ -176,6 +188,29 @@ class LinearSentimentClassifier:
             self.fit_seconds_,
         )
         return self
+
+    def _refit(
+        self,
+        X: scipy.sparse.csr_matrix,
+        y: np.ndarray,
+        X_val: scipy.sparse.csr_matrix,
+        y_val: np.ndarray,
+        rounds: int,
+    ) -> xgboost.Booster:
+        """Exactly ``rounds`` rounds on the training rows followed by the validation rows
+        (the order a SageMaker job reads its concatenated channel in)."""
+        import numpy as np
+        import scipy.sparse
+        import xgboost
+
+        rows = scipy.sparse.vstack([X, X_val], format="csr")
+        labels = np.concatenate([y, y_val])
+        booster = xgboost.train(
+            self.xgb_params(), xgboost.DMatrix(rows, label=labels, nthread=self.n_jobs), rounds
+        )
+        booster.set_param({"nthread": self.n_jobs})
+        log.info("refit: %d rounds on %d training + validation rows", rounds, rows.shape[0])
+        return booster
 
     def predict_proba(self, X: scipy.sparse.csr_matrix) -> np.ndarray:
         """Probability that each row is positive (the endpoint's answer)."""

@@ -74,3 +74,16 @@ def test_reliability_bins_and_ece() -> None:
     # Always 0.2 too sure of "positive": the gap is the ECE.
     assert expected_calibration_error(y, np.clip(p + 0.2, 0, 1)) > 0.1
     assert reliability(np.array([1]), np.array([1.0]))[-1]["count"] == 1
+
+
+def test_after_a_refit_platt_is_fitted_with_the_validation_phase_model() -> None:
+    rows, labels = _data(5, 1200)  # one draw: _data's true weights depend on its seed
+    X, y, X_val, y_val = rows[:800], labels[:800], rows[800:], labels[800:]
+    chosen = fold_platt(_booster(X, y), 3.0, 0.5)
+    refit = _booster(scipy.sparse.vstack([X, X_val]).tocsr(), np.concatenate([y, y_val]))
+    served, record = calibrate(refit, X_val, y_val, n_jobs=1, chosen=chosen)
+    dval = xgboost.DMatrix(X_val)
+    a, b = fit_platt(chosen.predict(dval, output_margin=True).astype(np.float64), y_val)
+    assert (record["scale"], record["shift"]) == pytest.approx((a, b))
+    margins = refit.predict(dval, output_margin=True).astype(np.float64)
+    assert np.allclose(served.predict(dval), 1 / (1 + np.exp(-(a * margins + b))), atol=1e-6)

@@ -68,3 +68,20 @@ def test_coefficients_match_predictions(fitted: LinearSentimentClassifier) -> No
     raw = fitted.booster_.predict(xgboost.DMatrix(x_val), output_margin=True)
     # binary:logistic's base score enters as a logit offset; it is the same for every row.
     assert np.ptp(raw - margin) < 1e-4
+
+
+def test_refit_trains_the_chosen_rounds_on_training_and_validation_rows() -> None:
+    x, y = _data(0, 400)
+    x_val, y_val = _data(1, 200)
+    params = {"eta": 1.0, "n_rounds": 60, "early_stopping_rounds": 5, "seed": 0}
+    plain = LinearSentimentClassifier(**params).fit(x, y, x_val, y_val)
+    refit = LinearSentimentClassifier(**params, refit=True).fit(x, y, x_val, y_val)
+    rows = xgboost.DMatrix(scipy.sparse.vstack([x, x_val]), label=np.concatenate([y, y_val]))
+    by_hand = xgboost.train(refit.xgb_params(), rows, plain.best_iteration_ + 1)
+    probe = xgboost.DMatrix(x_val)
+    # The rounds and the validation-phase model are the plain fit's; the served one is new.
+    assert refit.best_iteration_ == plain.best_iteration_
+    assert np.allclose(refit.validation_booster_.predict(probe), plain.predict_proba(x_val))
+    assert np.allclose(refit.predict_proba(x_val), by_hand.predict(probe), atol=1e-6)
+    assert not np.allclose(refit.predict_proba(x_val), plain.predict_proba(x_val), atol=1e-3)
+    assert plain.validation_booster_ is plain.booster_

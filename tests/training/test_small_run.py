@@ -24,3 +24,11 @@ def test_small_run_is_complete(small_run: Path) -> None:
     booster = artifacts.load_booster(small_run / "model.tar.gz")
     assert booster.num_features() == vocab.feature_count
     assert Encoder(vocab).body("A wonderful film.")
+
+
+def test_the_default_run_is_refitted_with_calibration_from_the_validation_phase(
+    small_run: Path,
+) -> None:
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert metrics["config"]["refit"] is True and metrics["model"]["refit"] is True
+    assert metrics["calibration"]["fitted_on"] == "validation, validation-phase model"

@@ -111,6 +111,35 @@ def test_early_stopping_is_decided_locally_and_the_job_trains_that_many_rounds(s
     assert clf.fit_record()["sagemaker"]["max_abs_diff_validation_vs_local"] <= 1e-6
 
 
+@pytest.mark.parametrize("content_type", ["text/csv", "text/libsvm"])
+def test_a_refit_job_trains_the_chosen_rounds_on_training_then_validation_rows(
+    s3: Any, content_type: str
+) -> None:
+    """With ``refit`` the train channel is both parts, stacked as the local refit stacks them,
+    and the job's model is the local refit model; the validation-phase model stays local."""
+    x, y = data(5, rows=300)
+    x_val, y_val = data(6, rows=100)
+    fake = FakeJob(s3)
+    params = {"eta": 0.9, "early_stopping_rounds": 3, "refit": True}
+    clf = classifier(s3, fake, content_type, **params).fit(x, y, x_val, y_val)
+    (job,) = fake.jobs
+    local = LinearSentimentClassifier(**params).fit(x, y, x_val, y_val)
+    assert int(job.hyperparameters["num_round"]) == local.best_iteration_ + 1
+    bucket, _, key = job.channels["train"].removeprefix("s3://").partition("/")
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body == training_body(
+        scipy.sparse.vstack([x, x_val], format="csr"), np.concatenate([y, y_val]), content_type
+    )
+    np.testing.assert_allclose(clf.predict_proba(x_val), local.predict_proba(x_val), atol=1e-6)
+    np.testing.assert_allclose(
+        clf.validation_booster_.predict(xgboost.DMatrix(x_val)),
+        local.validation_booster_.predict(xgboost.DMatrix(x_val)),
+    )
+    assert not np.allclose(
+        clf.predict_proba(x_val), clf.validation_booster_.predict(xgboost.DMatrix(x_val))
+    )
+
+
 def test_the_fake_job_refuses_what_the_container_refuses(s3: Any) -> None:
     """The stand-in fails where the real container failed on the old hyperparameters."""
     x, y = data(7)

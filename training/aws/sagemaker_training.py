@@ -210,6 +210,8 @@ class SageMakerClassifier(LinearSentimentClassifier):
     is made here, on validation, by the local fit: it picks the rounds, the job trains
     exactly that many with no early stopping, and the job's model must match the vocabulary's
     width (and is compared with the local model, the figure going into the run's record).
+    With ``refit`` the job's train channel is the training rows followed by the validation
+    rows, as the local refit stacks them.
     """
 
     def __init__(
@@ -237,8 +239,10 @@ class SageMakerClassifier(LinearSentimentClassifier):
         y_val: np.ndarray,
     ) -> SageMakerClassifier:
         """Choose the rounds with a local validation fit, train exactly that many in a job
-        on the same rows, and keep the job's model once it is as wide as ``X``."""
+        on the same rows (``X`` then ``X_val`` with ``refit``), and keep the job's model once
+        it is as wide as ``X``."""
         import numpy as np
+        import scipy.sparse
         import xgboost
 
         say = self.on_status or (lambda message: log.info("%s", message))
@@ -252,7 +256,10 @@ class SageMakerClassifier(LinearSentimentClassifier):
         hp = job_hyperparameters(self.xgb_params(), rounds)
         suffix = "csv" if self.content_type == "text/csv" else "libsvm"
         channels = {}
-        for name, (xs, ys) in {"train": (X, y), "validation": (X_val, y_val)}.items():
+        train = (X, y)
+        if self.refit:
+            train = (scipy.sparse.vstack([X, X_val], format="csr"), np.concatenate([y, y_val]))
+        for name, (xs, ys) in {"train": train, "validation": (X_val, y_val)}.items():
             key = f"{s.prefix}/{name}/{name}.{suffix}"
             say(f"writing {xs.shape[0]} {name} rows to s3://{s.bucket}/{key}")
             body = training_body(xs, ys, self.content_type)
@@ -279,8 +286,9 @@ class SageMakerClassifier(LinearSentimentClassifier):
         self.model_bytes_ = raw
         self.model_uri_ = model_uri
         p_val = booster.predict(xgboost.DMatrix(X_val, nthread=self.n_jobs))
+        self.validation_booster_ = local.validation_booster_
         self.best_iteration_ = rounds - 1
-        self.best_score_ = _logloss(p_val, y_val)
+        self.best_score_ = local.best_score_
         # The local fit's per-round history is the one the rounds were chosen on.
         self.evals_result_ = local.evals_result_
         self.n_features_in_ = int(X.shape[1])
@@ -308,10 +316,3 @@ class SageMakerClassifier(LinearSentimentClassifier):
         """The job, its hyperparameters, the local settings it did not take (and why), and
         how far its model's validation answers are from the local fit's."""
         return {"sagemaker": self.job_record_}
-
-
-def _logloss(p: np.ndarray, y: np.ndarray) -> float:
-    import numpy as np
-
-    p = np.clip(p, 1e-15, 1 - 1e-15)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))

@@ -94,6 +94,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="serve the fitted model as it is, without the Platt correction fitted on the "
         "validation split",
     )
+    add(
+        "--no-refit",
+        action="store_true",
+        help="serve the validation-phase model instead of training the chosen rounds again "
+        "on training + validation reviews (also in the --sagemaker job)",
+    )
     add("--threads", type=int, default=d.n_jobs, help="XGBoost threads (%(default)s)")
     add("--no-progress", action="store_true", help="no progress bars")
     aws = parser.add_argument_group(
@@ -145,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         reg_alpha=args.reg_alpha,
         early_stopping_rounds=args.early_stopping,
         calibrate=not args.no_calibration,
+        refit=not args.no_refit,
         n_jobs=args.threads,
         progress=not args.no_progress,
     )
