@@ -235,7 +235,7 @@ def test_with_no_run_yet_it_trains_first_then_serves_that_model(
     up_factory.append(up)
     up.wait_ready(timeout=600)
     text = "\n".join(up.lines)
-    assert f"No trained model in {artifacts}/latest yet: training one first" in text
+    assert f"No trained model in {artifacts.resolve()} yet: training one first" in text
     assert "test accuracy" in text  # the run's result, as `sentiment train` logs it
     run = (artifacts / "latest").resolve()
     assert (run / "model.tar.gz").is_file() and (run / "vocabulary.json").is_file()
