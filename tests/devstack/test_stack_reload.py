@@ -11,9 +11,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from devstack.stack import Stack, StackSettings
 from tests.devstack.test_stack import probe_app
 from tests.processes import descendants, still_running
+
+# It starts the stand-ins and chalice local as processes, like the rest of the stack tier.
+pytestmark = pytest.mark.stack
 
 
 def _index(url: str) -> object:
