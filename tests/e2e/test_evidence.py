@@ -112,7 +112,7 @@ def tampered(local_stack: LocalStack, small_run: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        _make_live(local_stack, original.with_version(wrong.version + 1))
+        _restore(local_stack, original.with_version(wrong.version + 1))
 
 
 def _make_live(stack: LocalStack, vocabulary: Vocabulary) -> None:
@@ -125,6 +125,15 @@ def _make_live(stack: LocalStack, vocabulary: Vocabulary) -> None:
     )
     assert vocabularies.promote(key, vocabulary)
     _wait_version(stack, vocabulary.version)
+    stack.vocabulary_version = vocabulary.version
+
+
+def _restore(stack: LocalStack, vocabulary: Vocabulary) -> None:
+    """Put the stack's own vocabulary back the way every other test expects it: uploaded
+    under the watched prefix and promoted by the S3 handler, so the pointer names a real
+    upload again (a test that re-sends the live upload's event needs one)."""
+    store(stack).publish(vocabulary)
+    _wait_version(stack, vocabulary.version, timeout=30.0)
     stack.vocabulary_version = vocabulary.version
 
 
@@ -213,4 +222,4 @@ def test_a_tree_model_answers_without_evidence_and_nothing_else_changes(
         answer = call(local_stack.api_url, review.encode(), headers=TEXT)
         assert answer.status == 200 and answer.body == str(body["sentiment"]).encode()
     finally:
-        _make_live(local_stack, original.with_version(published.vocabulary.version + 1))
+        _restore(local_stack, original.with_version(published.vocabulary.version + 1))
