@@ -1,6 +1,7 @@
-"""Local scoring builds the model's matrix from the encoder's vectors, without writing and
-parsing libsvm text: its probabilities must be the container emulation's (the path of the
-local runtime, so of the API's local endpoint), bit for bit."""
+"""Local scoring builds the model's matrix for a whole chunk of reviews with numpy, without
+writing and parsing libsvm text: its rows must be :meth:`Encoder.vector`'s, value for value,
+for every vocabulary setting, and its probabilities the container emulation's (the path of
+the local runtime, so of the API's local endpoint), bit for bit."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from devstack import xgb_container
 from tests.conftest import IMDB_DIR, REPO
 from training.data import load_split, sample
 from training.evaluate import serving_probabilities
-from training.score.local import RunModel, libsvm_matrix
+from training.score import matrix
+from training.score.local import RunModel
+from training.score.matrix import MatrixEncoder, SparseRows, rows_of
+from vocab_store import Encoder, TokenizerSettings, Vocabulary
 from vocab_store.encode import SparseVector, float32_texts
 
 NO_KNOWN_TERM = "Xyzzy plugh qwertyuiop."
@@ -85,6 +89,77 @@ _TREES = _tree_booster()
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_VECTOR, min_size=1, max_size=30))
 def test_matrix_is_what_the_container_parses_from_the_text(vectors: list[SparseVector]) -> None:
-    ours = xgb_container.predict(_TREES, libsvm_matrix(vectors))
+    ours = xgb_container.predict(_TREES, rows_of(vectors).dmatrix())
     theirs = xgb_container.predict(_TREES, xgb_container.parse(_body(vectors), "text/libsvm"))
     assert ours == theirs
+
+
+def _same(ours: SparseRows, theirs: SparseRows) -> None:
+    assert ours.indptr.tolist() == theirs.indptr.tolist()
+    assert ours.columns.tolist() == theirs.columns.tolist()
+    assert ours.values.tolist() == theirs.values.tolist()  # float64, exactly
+    assert ours.known == theirs.known
+
+
+def test_rows_are_the_encoders_on_real_reviews(libsvm_run: Path) -> None:
+    model = RunModel(libsvm_run)
+    assert model.matrices is not None
+    texts = [*sample(load_split(IMDB_DIR, "test"), seed=19, limit=600).texts, NO_KNOWN_TERM, ""]
+    _same(model.matrices.rows(texts), rows_of([model.encoder.vector(t) for t in texts]))
+
+
+# Few words, most of them their own Porter stem, so that n-grams recur, across reviews too.
+WORDS = ["good", "bad", "film", "plot", "not", "loved"]
+_TEXT = st.lists(
+    st.sampled_from(WORDS) | st.sampled_from(["xyzzy", "Films!", "<br />", "&amp;", "don't", "é"]),
+    max_size=12,
+)
+
+
+@st.composite
+def _vocabularies(draw: st.DrawFn) -> Vocabulary:
+    low = draw(st.integers(1, 3))
+    high = draw(st.integers(low, 3))
+    grams = {
+        " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=n, max_size=n)))
+        for n in draw(st.lists(st.integers(1, 3), min_size=1, max_size=30))
+    }
+    terms = tuple(sorted(grams))
+    weights = draw(
+        st.none()
+        | st.lists(
+            st.sampled_from([0.0, -0.0, 1.0, 0.1, 1 / 3, -2.25, 3e-5, 0.7, 1e6]),
+            min_size=len(terms),
+            max_size=len(terms),
+        ).map(tuple)
+    )
+    return Vocabulary(
+        terms=terms,
+        tokenizer=TokenizerSettings(
+            stopwords=tuple(draw(st.lists(st.sampled_from(WORDS), max_size=2))),
+            stemmer=draw(st.sampled_from(["none", "porter"])),
+            ngram_range=(low, high),
+        ),
+        values=draw(st.sampled_from(["binary", "count", "log_count"])),
+        weights=weights,
+        norm=draw(st.sampled_from(["none", "l2"])),
+        content_type="text/libsvm",
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_vocabularies(), st.lists(_TEXT.map(" ".join), min_size=1, max_size=8))
+def test_rows_are_the_encoders_for_every_setting(vocabulary: Vocabulary, texts: list[str]) -> None:
+    encoder = Encoder(vocabulary)
+    _same(MatrixEncoder(encoder).rows(texts), rows_of([encoder.vector(t) for t in texts]))
+
+
+def test_too_many_words_for_an_integer_key_falls_back_to_the_encoder(
+    libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix, "_KEY_LIMIT", 10)
+    encoder = RunModel(libsvm_run).encoder
+    encoded = MatrixEncoder(encoder)
+    assert not encoded.exact
+    texts = [*sample(load_split(IMDB_DIR, "test"), seed=20, limit=20).texts, NO_KNOWN_TERM]
+    _same(encoded.rows(texts), rows_of([encoder.vector(t) for t in texts]))

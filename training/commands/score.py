@@ -119,19 +119,21 @@ def run(args: argparse.Namespace) -> int:
         from training.commands.score_sagemaker import run_sagemaker
 
         return run_sagemaker(args, run_dir, fmt)
+    from training.score.local import default_workers, score_reviews, start_early
+
+    workers = args.workers or default_workers()
+    start_early(workers)
     s3 = _s3_client(args) if args.input.startswith("s3://") else None
     source = open_input(args.input, s3)
     started = time.perf_counter()
     progress = Progress(source, enabled=not args.no_progress)
     try:
-        from training.score.local import score_reviews
-
         with ScoreWriter(args.output, fmt) as writer:
             writer.write(
                 score_reviews(
                     reviews_of(args, source),
                     run_dir,
-                    workers=args.workers,
+                    workers=workers,
                     on_chunk=progress.advance,
                 )
             )

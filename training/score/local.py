@@ -3,10 +3,11 @@
 Each worker process loads the run once: ``vocab_store``'s :class:`Encoder` makes each
 review's vector exactly as the API does, and the run's Booster predicts from the matrix the
 XGBoost container would read from the request body. For ``text/libsvm`` that matrix is built
-from the vectors directly (:func:`libsvm_matrix`: the same float32 values, no text written
-and parsed again); a dense ``text/csv`` body goes through the container emulation
-(``devstack.xgb_container``, the one ``sentiment evaluate`` and the local runtime use). So a
-probability here is the very float the endpoint answers for the same text.
+for a whole chunk at once (:class:`~training.score.matrix.MatrixEncoder`: the same float32
+values, no text written and parsed again); a dense ``text/csv`` body goes through the
+container emulation (``devstack.xgb_container``, the one ``sentiment evaluate`` and the
+local runtime use). So a probability here is the very float the endpoint answers for the
+same text.
 
 Memory bound: reviews go to the workers in chunks of at most :data:`CHUNK_REVIEWS` reviews
 and :data:`CHUNK_BYTES` of text (plus one review, itself at most the API's 100 kB), and at
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,11 +38,12 @@ from training.errors import CommandError
 from training.score.inputs import Review
 from training.score.outputs import Scored
 from vocab_store import Encoder
-from vocab_store.encode import SparseVector
 from vocab_store.labels import Band, label
 
 if TYPE_CHECKING:
     import xgboost
+
+    from training.score.matrix import MatrixEncoder
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,12 @@ class RunModel:
         # One thread per process, as each of the container's workers; the pool has a
         # process per core.
         self.booster.set_param("nthread", "1")
+        self.matrices: MatrixEncoder | None = None
+        if self.encoder.content_type == xgb_container.LIBSVM:
+            # Imported here: the command's own process never needs numpy.
+            from training.score.matrix import MatrixEncoder
+
+            self.matrices = MatrixEncoder(self.encoder)
 
     def encode(self, texts: list[str]) -> tuple[bytes, list[bool]]:
         """The request body the API would send for ``texts``, and whether the vocabulary
@@ -77,42 +85,18 @@ class RunModel:
     def verdicts(self, texts: list[str]) -> list[tuple[float, bool]]:
         """Each text's probability, as the endpoint answers it, and whether any of its
         terms is known."""
-        vectors = [self.encoder.vector(text) for text in texts]
-        known = [any(value != 0.0 for _, value in vector) for vector in vectors]
         try:
-            if self.encoder.content_type == xgb_container.LIBSVM:
-                matrix = libsvm_matrix(vectors)
+            if self.matrices is not None:
+                rows = self.matrices.rows(texts)
+                matrix, known = rows.dmatrix(), rows.known
             else:
                 # Dense CSV: a 0 is a value, not a missing column; through the text, as sent.
-                body = self.encoder.body_of(vectors)
+                body, known = self.encode(texts)
                 matrix = xgb_container.parse(body, self.encoder.content_type)
             probabilities = xgb_container.predict(self.booster, matrix)
         except xgb_container.ContainerError as exc:
             raise ScoringFailed(f"the model refused the encoded reviews: {exc.message}") from exc
         return list(zip(probabilities, known, strict=True))
-
-
-def libsvm_matrix(vectors: list[SparseVector]) -> xgboost.DMatrix:
-    """The matrix the container makes of the libsvm body of ``vectors`` (from
-    :meth:`Encoder.vector`), built without writing and parsing the text: the same float32
-    values (the body's 9 significant digits parse back to exactly them), the same explicit
-    ``1:0`` of a review with no known term, and as many columns as the highest index used.
-    tests/training/test_score_matrix.py checks the probabilities are the container's, bit
-    for bit."""
-    import numpy as np
-    import xgboost as xgb
-    from scipy.sparse import csr_matrix
-
-    indptr = np.fromiter(
-        accumulate(map(len, vectors), initial=0), dtype=np.int64, count=len(vectors) + 1
-    )
-    columns = np.array([c for vector in vectors for c, _ in vector], dtype=np.int32)
-    values = np.array([v for vector in vectors for _, v in vector], dtype=np.float32)
-    width = int(columns.max()) + 1 if len(columns) else 0
-    # One thread: the pool already has a process per core.
-    return xgb.DMatrix(
-        csr_matrix((values, columns, indptr), shape=(len(vectors), width)), nthread=1
-    )
 
 
 _model: RunModel | None = None
@@ -205,8 +189,20 @@ def _context() -> multiprocessing.context.BaseContext:
     # Workers are forked from a fresh server process that has imported the heavy modules
     # once (not from this one, whose threads and OpenMP pool a fork would copy mid-state).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, "xgboost", "nltk.stem.porter"])
+    context.set_forkserver_preload(
+        [__name__, "training.score.matrix", "xgboost", "nltk.stem.porter"]
+    )
     return context
+
+
+def start_early(workers: int) -> None:
+    """Start the server the workers will be forked from now: its imports (XGBoost, NumPy,
+    NLTK, which imports SciPy's statistics: about a second) then overlap this process's own
+    start-up, reading the run and the input. It loads no run, so a damaged run is still
+    refused before any worker starts. Nothing to do for one worker."""
+    if workers > 1:
+        _context()
+        multiprocessing.forkserver.ensure_running()
 
 
 def _done(item: tuple[list[Review], Future[Any] | None]) -> tuple[list[Review], Any]:
