@@ -25,11 +25,14 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain, compress
 
 from vocab_store.text import Tokenizer
 from vocab_store.vocabulary import Vocabulary
 
 SparseVector = list[tuple[int, float]]
+_COLUMN = operator.itemgetter(0)
+_ONE = 1
 _INDEX = re.compile(r"(?:^| )(\d+):")
 
 
@@ -92,12 +95,23 @@ class Encoder:
 
     def vector_of(self, terms: Iterable[str]) -> SparseVector:
         """:meth:`vector` of a review whose terms (:meth:`Tokenizer.terms`) are ``terms``."""
+        return self.vector_of_columns(map(self._index.get, terms))
+
+    def columns(self, terms: Iterable[str]) -> list[int | None]:
+        """Each term's column (0-based), ``None`` for a term the vocabulary does not know."""
+        return list(map(self._index.get, terms))
+
+    def vector_of_columns(self, columns: Iterable[int | None]) -> SparseVector:
+        """:meth:`vector` of a review whose terms' columns (:meth:`columns`) are
+        ``columns``."""
         if self._binary:
             # Only which columns occur matters: a set, not a count.
-            cols = set(map(self._index.get, terms))
+            cols = set(columns)
             cols.discard(None)
             return self._binary_vector(sorted(cols))  # type: ignore[arg-type]  # None discarded
-        return self.vector_from_counts(self.counts_of(terms))
+        counts: dict[int | None, int] = Counter(columns)
+        counts.pop(None, None)
+        return self.vector_from_counts(counts)  # type: ignore[arg-type]  # None was removed
 
     def _binary_vector(self, cols: list[int]) -> SparseVector:
         weights = self._float_weights
@@ -109,8 +123,9 @@ class Encoder:
             return list(zip(cols, values, strict=True)) or self._empty()
         values = list(map(weights.__getitem__, cols))
         if self._zero_weight and 0.0 in values:
-            kept = [(c, v) for c, v in zip(cols, values, strict=True) if v != 0.0]
-            cols, values = [c for c, _ in kept], [v for _, v in kept]
+            # A zero weight's column is dropped (0.0 and -0.0 are false), at C speed.
+            cols = list(compress(cols, values))
+            values = list(filter(None, values))
         if self._l2 and values:
             # The same products and quotients as v * v and v / scale, without a Python loop.
             scale = math.sqrt(math.fsum(map(operator.mul, values, values)))
@@ -164,11 +179,11 @@ class Encoder:
 
     @staticmethod
     def _libsvm_text(pairs: SparseVector) -> str:
-        # float32_texts inlined (one pass, no generator): the same text, faster.
-        values = array("f", [v for _, v in pairs])
-        return " ".join(
-            [f"{col + 1}:{value:.9g}" for (col, _), value in zip(pairs, values, strict=True)]
-        )
+        # float32_texts and the 1-based indices in one % of the whole row, at C speed: the
+        # same text as " ".join(f"{col + 1}:{value:.9g}" ...).
+        cols, values = zip(*pairs, strict=True)
+        fields = chain.from_iterable(zip(map(_ONE.__add__, cols), array("f", values), strict=True))
+        return " ".join(["%d:%.9g"] * len(cols)) % tuple(fields)
 
     def row(self, text: str) -> str:
         """One row in the vocabulary's content type."""
@@ -186,7 +201,15 @@ class Encoder:
 
     def body_of(self, vectors: Iterable[SparseVector]) -> bytes:
         """The request body for vectors from :meth:`vector`, one row per line."""
-        return "\n".join(self.row_of(v) for v in vectors).encode("ascii")
+        return "\n".join(map(self.row_of, vectors)).encode("ascii")
+
+    def widths(self, vectors: Sequence[SparseVector], body: bytes) -> list[int]:
+        """What :func:`body_width` reads from ``body``, the body of ``vectors``
+        (:meth:`body_of`). A libsvm row's pairs are written from its vector, column + 1
+        each, so its width is taken from the vector instead of parsing the body back."""
+        if not self._libsvm:
+            return body_width(body, self.content_type)
+        return [max(map(_COLUMN, v)) + 1 for v in vectors]
 
 
 def body_width(body: bytes, content_type: str) -> list[int]:

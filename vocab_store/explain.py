@@ -17,14 +17,14 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from bisect import bisect_right
-from collections import Counter
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter, neg
 from typing import Any
 
 from vocab_store.encode import Encoder, SparseVector
 from vocab_store.errors import InvalidVocabulary
-from vocab_store.spans import ngram_spans
 from vocab_store.vocabulary import Vocabulary
 
 # The strongest terms an answer lists; the others are summed in "unlisted".
@@ -34,7 +34,7 @@ MAX_SENTENCES = 40
 
 _STOP = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)|\n|<br\s*/?>", re.IGNORECASE)
 
-Span = tuple[int, int]
+_FIRST = itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,23 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Reading:
-    """One review, read once: the vector sent for it, its known terms' spans (by term),
-    and its sentences (each with the vector sent for it)."""
+    """One review, read once: the vector sent for it, its terms (in the order of
+    :meth:`Tokenizer.terms`) with their columns and spans, and its sentences (each with
+    the vector sent for it)."""
 
     text: str
     vector: SparseVector
-    terms: list[tuple[str, int, int]]
+    term_texts: list[str]
+    columns: list[int | None]
+    starts: list[int]
+    ends: list[int]
     sentences: list[Sentence]
     unscored_sentences: int
+
+    @property
+    def terms(self) -> list[tuple[str, int, int]]:
+        """Every term with its span, in the order of :meth:`Tokenizer.terms`."""
+        return list(zip(self.term_texts, self.starts, self.ends, strict=True))
 
     @property
     def known(self) -> bool:
@@ -68,57 +77,71 @@ class Reading:
 def read(encoder: Encoder, text: str, *, max_sentences: int = MAX_SENTENCES) -> Reading:
     """Tokenise ``text`` once: its vector, its terms with spans, its first
     ``max_sentences`` sentences with their vectors."""
-    tokens = encoder.tokenizer.token_words(text)
-    words = [(w, a, b) for w, a, b in tokens if w is not None]
-    ngram_range = encoder.vocabulary.tokenizer.ngram_range
-    terms = ngram_spans(words, ngram_range)
-    bounds = _sentences(text, tokens)
+    stems, token_starts, token_ends = encoder.tokenizer.token_stems(text)
+    if all(stems):
+        words, starts, ends = stems, token_starts, token_ends
+    else:  # drop the stopwords ("" in stems)
+        words = list(compress(stems, stems))
+        starts = list(compress(token_starts, stems))
+        ends = list(compress(token_ends, stems))
+    # The n-grams in the order of Tokenizer.terms: for each n, one per first word.
+    low, high = encoder.vocabulary.tokenizer.ngram_range
+    term_texts: list[str] = []
+    term_starts: list[int] = []
+    term_ends: list[int] = []
+    orders: list[tuple[int, int]] = []  # (n, where its n-grams begin in the term lists)
+    for n in range(low, high + 1):
+        orders.append((n, len(term_texts)))
+        if n == 1:
+            term_texts.extend(words)
+        else:
+            term_texts.extend(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
+        count = max(0, len(words) - n + 1)
+        term_starts.extend(starts[:count])
+        term_ends.extend(ends[n - 1 :])
+    columns = encoder.columns(term_texts)
+    bounds = _sentences(text, token_starts, token_ends)
     scored = bounds[:max_sentences]
     # A sentence's terms are the review's n-grams that lie inside it (its own words'
-    # n-grams): each word gets its sentence's number, an n-gram its words' common one
-    # (-1 across a boundary). Counters do the counting at C speed.
-    index = encoder.vocabulary.index
-    cols = list(map(index.get, [t for t, _, _ in terms]))
-    counts = Counter(cols)
-    counts.pop(None, None)
-    starts = [start for start, _ in bounds]
-    ids = [bisect_right(starts, a) - 1 for _, a, _ in words]
-    sentence_ids = list(ids) if ngram_range[0] == 1 else []
-    for n in range(max(ngram_range[0], 2), ngram_range[1] + 1):
-        # An n-gram's words are consecutive, so its first and last word decide.
-        ends = ids[n - 1 :]
-        sentence_ids.extend([a if a == b else -1 for a, b in zip(ids, ends, strict=False)])
-    by_sentence: list[dict[int, int]] = [{} for _ in scored]
-    for (k, col), n in Counter(zip(sentence_ids, cols, strict=True)).items():
-        if col is not None and 0 <= k < len(scored):
-            by_sentence[k][col] = n
-    sentences = [
-        Sentence(start, end, encoder.vector_from_counts(c))
-        for (start, end), c in zip(scored, by_sentence, strict=True)
-    ]
-    vector = encoder.vector_from_counts(counts)  # type: ignore[arg-type]  # None popped
-    return Reading(text, vector, terms, sentences, len(bounds) - len(scored))
+    # n-grams): its words are a run of the review's, so its terms are a slice of each n's.
+    firsts = [bisect_left(starts, start) for start, _ in bounds] + [len(words)]
+    sentences = []
+    for k, (start, end) in enumerate(scored):
+        a, b = firsts[k], firsts[k + 1]
+        cols: list[int | None] = []
+        for n, at in orders:
+            cols.extend(columns[at + a : at + max(a, b - n + 1)])
+        sentences.append(Sentence(start, end, encoder.vector_of_columns(cols)))
+    return Reading(
+        text,
+        encoder.vector_of_columns(columns),
+        term_texts,
+        columns,
+        term_starts,
+        term_ends,
+        sentences,
+        len(bounds) - len(scored),
+    )
 
 
-def _sentences(text: str, tokens: list[tuple[str | None, int, int]]) -> list[tuple[int, int]]:
-    """Each sentence's span: from its first token to the end of the punctuation that
-    closes it (or of its last token)."""
-    if not tokens:
+def _sentences(text: str, starts: list[int], ends: list[int]) -> list[tuple[int, int]]:
+    """Each sentence's span, given every token's ``starts`` and ``ends``: from its first
+    token to the end of the punctuation that closes it (or of its last token)."""
+    if not starts:
         return []
-    token_starts = [a for _, a, _ in tokens]
     bounds: list[tuple[int, int]] = []
     first = 0
-    for stop in _STOP.finditer(text, tokens[0][2]):
-        last = bisect_right(token_starts, stop.start()) - 1
+    for stop in _STOP.finditer(text, ends[0]):
+        last = bisect_right(starts, stop.start()) - 1
         if last < first:
             continue  # a second stop in the same gap
-        end = stop.end() if stop.group()[0] in ".!?\u2026" else tokens[last][2]
-        bounds.append((tokens[first][1], end))
+        end = stop.end() if stop.group()[0] in ".!?\u2026" else ends[last]
+        bounds.append((starts[first], end))
         first = last + 1
-        if first == len(tokens):
+        if first == len(starts):
             break
-    if first < len(tokens):
-        bounds.append((tokens[first][1], tokens[-1][2]))
+    if first < len(starts):
+        bounds.append((starts[first], ends[-1]))
     return bounds
 
 
@@ -139,22 +162,26 @@ def evidence(
         raise InvalidVocabulary("this vocabulary carries no model weights to explain with")
     if contributions is None:
         contributions = model.contributions(reading.vector)
-    weighed = [
-        (c, col) for (col, _), c in zip(reading.vector, contributions, strict=True) if c != 0.0
-    ]
-    listed = heapq.nsmallest(max_terms, weighed, key=lambda item: (-abs(item[0]), item[1]))
-    shown = {col for _, col in listed}
-    rest = [c for c, col in weighed if col not in shown]
+    cols = list(map(_FIRST, reading.vector))
+    if 0.0 in contributions:
+        weighed = [(c, col) for c, col in zip(contributions, cols, strict=True) if c != 0.0]
+        contributions, cols = [c for c, _ in weighed], [col for _, col in weighed]
+    # Strongest first (ties: the lower column), compared as tuples at C speed.
+    ranked = zip(map(neg, map(abs, contributions)), cols, contributions, strict=True)
+    listed = heapq.nsmallest(max_terms, ranked)
+    shown: dict[int, list[list[int]]] = {col: [] for _, col, _ in listed}
+    rest = [c for c, col in zip(contributions, cols, strict=True) if col not in shown]
+    starts, ends = reading.starts, reading.ends
+    for i in [i for i, col in enumerate(reading.columns) if col in shown]:
+        shown[reading.columns[i]].append([starts[i], ends[i]])  # type: ignore[index]  # not None: in shown
     names = vocabulary.terms
-    spans = _spans(reading, {names[col] for _, col in listed})
     terms = []
-    for contribution, col in listed:
-        term = names[col]
-        where = spans.get(term, [])
-        entry: dict[str, Any] = {"term": term}
+    for _, col, contribution in listed:
+        where = shown[col]
+        entry: dict[str, Any] = {"term": names[col]}
         if where:
             entry["text"] = reading.text[where[0][0] : where[0][1]]
-        entry["spans"] = [list(s) for s in where]
+        entry["spans"] = where
         entry["contribution"] = contribution
         terms.append(entry)
     return {
@@ -167,11 +194,3 @@ def evidence(
         ],
         "unscored_sentences": reading.unscored_sentences,
     }
-
-
-def _spans(reading: Reading, terms: set[str]) -> dict[str, list[Span]]:
-    found: dict[str, list[Span]] = {}
-    for term, start, end in reading.terms:
-        if term in terms:
-            found.setdefault(term, []).append((start, end))
-    return found

@@ -22,6 +22,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable
+from itertools import accumulate
 
 from vocab_store import text as _text
 
@@ -222,21 +223,47 @@ def _blank(match: re.Match[str]) -> str:
     return " " * (match.end() - match.start())
 
 
-def token_spans(
+# The token pattern as a group: re.split then gives the gaps and the tokens in turn, and
+# their lengths give every token's offsets, all at C speed.
+_SPLIT_ASCII = re.compile(f"({_text.TOKEN_PATTERN})", re.ASCII)
+_SPLIT = re.compile(f"({_text.TOKEN_PATTERN})")
+
+
+def _tokens(norm: str) -> tuple[list[str], list[int], list[int]]:
+    """The tokens of normalised text (as :func:`vocab_store.text.tokenise` finds them),
+    their starts and their ends in it."""
+    parts = (_SPLIT_ASCII if norm.isascii() else _SPLIT).split(norm)
+    offsets = list(accumulate(map(len, parts), initial=0))
+    n = len(parts) // 2
+    return parts[1::2], offsets[1 : 2 * n : 2], offsets[2 : 2 * n + 1 : 2]
+
+
+def token_offsets(
     text: str, *, lowercase: bool = True, strip_html: bool = True
-) -> list[tuple[str, int, int]]:
+) -> tuple[list[str], list[int], list[int]]:
     """The tokens of ``normalise(text)`` (as :func:`vocab_store.text.tokenise` finds them),
-    each with its ``start`` and ``end`` in ``text``."""
+    their ``start`` offsets in ``text`` and their ``end`` offsets (exclusive)."""
     if text.isascii() and (not strip_html or "&" not in text):
         # One character for one: the token's span in the normalised text is its span here.
         # A tag becomes as many spaces as it is long instead of one: the same tokens.
         if strip_html and "<" in text:
             text = _text._TAG.sub(_blank, text)
-        norm = _text.normalise(text, lowercase=lowercase, strip_html=False)
-        return [(m.group(), *m.span()) for m in _text._TOKEN_ASCII.finditer(norm)]
+        return _tokens(_text.normalise(text, lowercase=lowercase, strip_html=False))
     norm, starts, ends = normalise_with_offsets(text, lowercase=lowercase, strip_html=strip_html)
-    pattern = _text._TOKEN_ASCII if norm.isascii() else _text._TOKEN
-    return [(m.group(), starts[m.start()], ends[m.end() - 1]) for m in pattern.finditer(norm)]
+    tokens, token_starts, token_ends = _tokens(norm)
+    return (
+        tokens,
+        list(map(starts.__getitem__, token_starts)),
+        list(map(ends.__getitem__, map((-1).__add__, token_ends))),
+    )
+
+
+def token_spans(
+    text: str, *, lowercase: bool = True, strip_html: bool = True
+) -> list[tuple[str, int, int]]:
+    """The tokens of ``normalise(text)`` (as :func:`vocab_store.text.tokenise` finds them),
+    each with its ``start`` and ``end`` in ``text``."""
+    return list(zip(*token_offsets(text, lowercase=lowercase, strip_html=strip_html), strict=True))
 
 
 def ngram_spans(

@@ -290,14 +290,18 @@ class Tokenizer:
         """Every token of ``text`` with its span in ``text`` (code points, end exclusive)
         and its word: the stem, or ``None`` for a stopword. The words that are not ``None``
         are exactly :meth:`words`."""
-        from vocab_store.spans import token_spans
+        stems, starts, ends = self.token_stems(text)
+        return [(w or None, a, b) for w, a, b in zip(stems, starts, ends, strict=True)]
+
+    def token_stems(self, text: str) -> tuple[list[str], list[int], list[int]]:
+        """Every token's word (its stem, ``""`` for a stopword), start and end in ``text``
+        (code points, end exclusive), in three lists. The words that are not ``""`` are
+        exactly :meth:`words`."""
+        from vocab_store.spans import token_offsets
 
         s = self.settings
-        memo = self._memo
-        return [
-            (memo[t] or None, a, b)
-            for t, a, b in token_spans(text, lowercase=s.lowercase, strip_html=s.strip_html)
-        ]
+        tokens, starts, ends = token_offsets(text, lowercase=s.lowercase, strip_html=s.strip_html)
+        return list(map(self._memo.__getitem__, tokens)), starts, ends
 
 
 def ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:

@@ -73,11 +73,9 @@ def target(current: Live) -> Target:
 
 def score(current: Live, rows: list[SparseVector]) -> tuple[Target, list[float]]:
     """One endpoint call for all of ``rows``; one probability each."""
-    from vocab_store import body_width
-
     encoder = current.encoder
     body = encoder.body_of(rows)
-    widths = body_width(body, encoder.content_type)
+    widths = encoder.widths(rows, body)
     if any(w > encoder.feature_count for w in widths) or (
         encoder.content_type == "text/csv" and any(w != encoder.feature_count for w in widths)
     ):
