@@ -93,7 +93,10 @@ def main() -> int:
     print(
         f"wall {wall:.1f} s (cold token cache): load {t['load_seconds']:.1f}, tokenise "
         f"{t['tokenise_seconds']:.1f}, vocabulary {t['vocabulary_seconds']:.1f}, encode "
-        f"{t['encode_seconds']:.1f}, fit {t['fit_seconds']:.1f} (best round "
+        f"{t['encode_seconds']:.1f}, sentence rows {t['sentences_seconds']:.1f} "
+        f"({metrics['counts']['sentence_rows']:,} + {metrics['counts']['refit_sentence_rows']:,}"
+        f" for the refit, weight {metrics['config']['sentence_weight']}), "
+        f"fit {t['fit_seconds']:.1f} (best round "
         f"{metrics['model']['best_iteration'] + 1} of {metrics['model']['rounds_run']}"
         f"{', refit on fit + validation' if metrics['model'].get('refit') else ''}), "
         f"evaluate {t['evaluate_seconds']:.1f}"

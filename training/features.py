@@ -23,10 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vocab_store import Encoder, Tokenizer, TokenizerSettings, Vocabulary, build_vocabulary
+from vocab_store.encode import SparseVector
 from vocab_store.text import ngrams
 
 if TYPE_CHECKING:
     import scipy.sparse
+
+    from training.data import Reviews
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,25 @@ def tokenised(
     if path is not None:
         _write_cache(path, docs)
     return docs
+
+
+def words_by_text(
+    full: Reviews,
+    parts: Sequence[Reviews],
+    settings: TokenizerSettings,
+    cache_dir: Path | None,
+    progress: bool,
+) -> dict[str, list[str]]:
+    """Words (:func:`tokenised`) of every text in ``parts``, samples of ``full``. A run on
+    all of ``full`` tokenises (or reads from the cache) the whole of it, so the cache
+    serves any seed; a limited run only its samples."""
+    limited = sum(len(p) for p in parts) < len(full)
+    sources = parts if limited else [full]
+    known: dict[str, list[str]] = {}
+    for src in sources:
+        docs = tokenised(src.texts, src.checksum, settings, cache_dir, progress=progress)
+        known.update(zip(src.texts, docs, strict=True))
+    return known
 
 
 def _write_cache(path: Path, docs: list[list[str]]) -> None:
@@ -236,18 +258,28 @@ def encode_matrix(
     For libsvm vocabularies an empty review keeps the explicit ``(0, 0.0)`` entry the body
     carries (``1:0``); for a linear booster it adds nothing, as in the container.
     """
+    return vectors_matrix(
+        (encoder.vector(text) for text in _bar(texts, label, progress)), encoder.feature_count
+    )
+
+
+def vectors_matrix(vectors: Iterable[SparseVector], width: int) -> scipy.sparse.csr_matrix:
+    """A CSR matrix ``width`` columns wide whose row ``i`` holds the ``i``-th vector's
+    ``(column, value)`` pairs, as they are. Typed arrays, not lists: millions of entries."""
+    from array import array
+
     import numpy as np
     import scipy.sparse
 
-    indptr = [0]
-    cols: list[int] = []
-    vals: list[float] = []
-    for text in _bar(texts, label, progress):
-        for col, value in encoder.vector(text):
+    indptr = array("q", [0])
+    cols = array("q")
+    vals = array("d")
+    for vector in vectors:
+        for col, value in vector:
             cols.append(col)
             vals.append(value)
         indptr.append(len(cols))
     return scipy.sparse.csr_matrix(
-        (np.array(vals, dtype=np.float64), np.array(cols, dtype=np.int64), np.array(indptr)),
-        shape=(len(texts), encoder.feature_count),
+        (np.frombuffer(vals, dtype=np.float64), np.frombuffer(cols, dtype=np.int64), indptr),
+        shape=(len(indptr) - 1, width),
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,6 +29,34 @@ if TYPE_CHECKING:
     import xgboost
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Training rows with a weight each (XGBoost's instance weights)."""
+
+    x: scipy.sparse.csr_matrix
+    y: np.ndarray
+    weight: np.ndarray
+
+
+def stack(*parts: Rows) -> Rows:
+    """The rows of ``parts`` one after the other, in that order."""
+    import numpy as np
+    import scipy.sparse
+
+    return Rows(
+        scipy.sparse.vstack([p.x for p in parts], format="csr"),
+        np.concatenate([p.y for p in parts]),
+        np.concatenate([p.weight for p in parts]),
+    )
+
+
+def unweighted(x: scipy.sparse.csr_matrix, y: np.ndarray) -> Rows:
+    """``x, y`` with weight 1 on every row."""
+    import numpy as np
+
+    return Rows(x, y, np.ones(x.shape[0], dtype=np.float32))
 
 
 def _best_snapshot_callback(patience: int, metric: str) -> Any:
@@ -143,16 +172,20 @@ class LinearSentimentClassifier:
         y: np.ndarray,
         X_val: scipy.sparse.csr_matrix,
         y_val: np.ndarray,
+        *,
+        sample_weight: np.ndarray | None = None,
+        refit_extra: Rows | None = None,
     ) -> LinearSentimentClassifier:
-        """Train on ``X, y``; stop when validation log loss stops improving (unless
-        ``early_stopping_rounds`` is 0); keep the best round's model. Sets ``booster_``,
-        ``best_iteration_``, ``best_score_``, ``evals_result_``, ``n_features_in_``,
-        ``fit_seconds_``, ``validation_booster_`` (the best round's model, before any
-        refit; ``booster_`` itself without ``refit``)."""
+        """Train on ``X, y`` (rows weighted by ``sample_weight``, 1 when None); stop when
+        validation log loss stops improving (unless ``early_stopping_rounds`` is 0); keep
+        the best round's model. ``refit_extra``: rows the refit adds after the validation
+        rows (:func:`served_rows`). Sets ``booster_``, ``best_iteration_``, ``best_score_``,
+        ``evals_result_``, ``n_features_in_``, ``fit_seconds_``, ``validation_booster_``
+        (the best round's model, before any refit; ``booster_`` itself without ``refit``)."""
         import xgboost
 
         start = time.perf_counter()
-        dtrain = xgboost.DMatrix(X, label=y, nthread=self.n_jobs)
+        dtrain = xgboost.DMatrix(X, label=y, weight=sample_weight, nthread=self.n_jobs)
         dval = xgboost.DMatrix(X_val, label=y_val, nthread=self.n_jobs)
         keeper = _best_snapshot_callback(self.early_stopping_rounds, "logloss")
         callbacks = [keeper, *([_progress_callback(self.n_rounds)] if self.progress else [])]
@@ -171,9 +204,10 @@ class LinearSentimentClassifier:
         booster = xgboost.Booster(model_file=bytearray(keeper.best_raw))
         booster.set_param({"nthread": self.n_jobs})
         self.validation_booster_ = booster
-        self.booster_ = (
-            self._refit(X, y, X_val, y_val, keeper.best_iteration + 1) if self.refit else booster
-        )
+        self.booster_ = booster
+        if self.refit:
+            rows = served_rows(X, y, X_val, y_val, sample_weight, refit_extra, refit=True)
+            self.booster_ = self._refit(rows, keeper.best_iteration + 1)
         self.best_iteration_ = int(keeper.best_iteration)
         self.best_score_ = float(keeper.best_score)
         self.evals_result_ = evals_result
@@ -189,27 +223,15 @@ class LinearSentimentClassifier:
         )
         return self
 
-    def _refit(
-        self,
-        X: scipy.sparse.csr_matrix,
-        y: np.ndarray,
-        X_val: scipy.sparse.csr_matrix,
-        y_val: np.ndarray,
-        rounds: int,
-    ) -> xgboost.Booster:
-        """Exactly ``rounds`` rounds on the training rows followed by the validation rows
-        (the order a SageMaker job reads its concatenated channel in)."""
-        import numpy as np
-        import scipy.sparse
+    def _refit(self, rows: Rows, rounds: int) -> xgboost.Booster:
+        """Exactly ``rounds`` rounds on ``rows`` (:func:`served_rows`: the order a SageMaker
+        job reads its concatenated channel in)."""
         import xgboost
 
-        rows = scipy.sparse.vstack([X, X_val], format="csr")
-        labels = np.concatenate([y, y_val])
-        booster = xgboost.train(
-            self.xgb_params(), xgboost.DMatrix(rows, label=labels, nthread=self.n_jobs), rounds
-        )
+        matrix = xgboost.DMatrix(rows.x, label=rows.y, weight=rows.weight, nthread=self.n_jobs)
+        booster = xgboost.train(self.xgb_params(), matrix, rounds)
         booster.set_param({"nthread": self.n_jobs})
-        log.info("refit: %d rounds on %d training + validation rows", rounds, rows.shape[0])
+        log.info("refit: %d rounds on %d training + validation rows", rounds, rows.x.shape[0])
         return booster
 
     def predict_proba(self, X: scipy.sparse.csr_matrix) -> np.ndarray:
@@ -230,3 +252,26 @@ def linear_coefficients(booster: xgboost.Booster) -> tuple[list[float], float]:
     model = json.loads(bytes(booster.save_raw("json")))
     weights = [float(w) for w in model["learner"]["gradient_booster"]["model"]["weights"]]
     return weights[:-1], weights[-1]
+
+
+def served_rows(
+    X: scipy.sparse.csr_matrix,
+    y: np.ndarray,
+    X_val: scipy.sparse.csr_matrix,
+    y_val: np.ndarray,
+    sample_weight: np.ndarray | None,
+    refit_extra: Rows | None,
+    *,
+    refit: bool,
+) -> Rows:
+    """The rows the served model trains on, in order: the training rows (weighted), then
+    with ``refit`` the validation rows (weight 1) and ``refit_extra``. One rule for the
+    local refit and the SageMaker job's train channel, so both fit the same model."""
+    import numpy as np
+
+    weight = np.ones(X.shape[0], dtype=np.float32) if sample_weight is None else sample_weight
+    parts = [Rows(X, y, np.asarray(weight, dtype=np.float32))]
+    if refit:
+        parts.append(unweighted(X_val, y_val))
+        parts.extend([refit_extra] if refit_extra is not None else [])
+    return parts[0] if len(parts) == 1 else stack(*parts)

@@ -153,3 +153,13 @@ def test_ports_refuses_a_privileged_or_impossible_port(
         main(["ports", "--app-dir", str(tmp_path), "--moto-port", port])
     assert exited.value.code == 2
     assert "port" in capsys.readouterr().err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("weight", ["-0.1", "nan", "inf", "heavy"])
+def test_train_refuses_an_impossible_sentence_weight(
+    capsys: pytest.CaptureFixture[str], weight: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--sentence-weight", weight])
+    assert exited.value.code == 2
+    assert "--sentence-weight" in capsys.readouterr().err.splitlines()[-1]

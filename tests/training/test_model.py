@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse
 import xgboost
 
-from training.model import LinearSentimentClassifier, linear_coefficients
+from training.model import LinearSentimentClassifier, Rows, linear_coefficients, served_rows
 
 
 def _data(seed: int, n: int) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
@@ -85,3 +85,29 @@ def test_refit_trains_the_chosen_rounds_on_training_and_validation_rows() -> Non
     assert np.allclose(refit.predict_proba(x_val), by_hand.predict(probe), atol=1e-6)
     assert not np.allclose(refit.predict_proba(x_val), plain.predict_proba(x_val), atol=1e-3)
     assert plain.validation_booster_ is plain.booster_
+
+
+def test_sample_weights_reach_the_fit_and_the_refit() -> None:
+    x, y = _data(0, 400)
+    x_val, y_val = _data(1, 200)
+    params = {"eta": 1.0, "n_rounds": 20, "early_stopping_rounds": 0, "seed": 0}
+    # A zero weight is a row left out: the first 100 rows then count for nothing.
+    weight = np.ones(400, dtype=np.float32)
+    weight[:100] = 0.0
+    weighted = LinearSentimentClassifier(**params).fit(x, y, x_val, y_val, sample_weight=weight)
+    dropped = LinearSentimentClassifier(**params).fit(x[100:], y[100:], x_val, y_val)
+    probe = xgboost.DMatrix(x_val)
+    assert np.allclose(weighted.booster_.predict(probe), dropped.booster_.predict(probe), atol=1e-5)
+    # The refit trains on the weighted rows, the validation rows, then refit_extra, in order.
+    extra = Rows(x[:50], y[:50], np.full(50, 0.5, dtype=np.float32))
+    refit = LinearSentimentClassifier(**params, refit=True).fit(
+        x, y, x_val, y_val, sample_weight=weight, refit_extra=extra
+    )
+    rows = served_rows(x, y, x_val, y_val, weight, extra, refit=True)
+    assert rows.x.shape[0] == 650 and rows.weight[:100].sum() == 0 and rows.weight[-1] == 0.5
+    assert (rows.x[600:] != x[:50]).nnz == 0 and (rows.x[400:600] != x_val).nnz == 0
+    by_hand = xgboost.train(
+        refit.xgb_params(), xgboost.DMatrix(rows.x, label=rows.y, weight=rows.weight), 20
+    )
+    assert np.allclose(refit.booster_.predict(probe), by_hand.predict(probe), atol=1e-6)
+    assert served_rows(x, y, x_val, y_val, None, extra, refit=False).x.shape[0] == 400

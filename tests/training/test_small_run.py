@@ -32,3 +32,14 @@ def test_the_default_run_is_refitted_with_calibration_from_the_validation_phase(
     metrics = json.loads((small_run / "metrics.json").read_text())
     assert metrics["config"]["refit"] is True and metrics["model"]["refit"] is True
     assert metrics["calibration"]["fitted_on"] == "validation, validation-phase model"
+
+
+def test_the_default_run_also_trains_on_the_sentences_of_its_training_reviews(
+    small_run: Path,
+) -> None:
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    counts = metrics["counts"]
+    assert metrics["config"]["sentence_weight"] == 0.03
+    # Reviews have several sentences each: more sentence rows than reviews, in both fits.
+    assert counts["sentence_rows"] > 2 * counts["train"]
+    assert counts["refit_sentence_rows"] > 2 * counts["validation"]

@@ -28,7 +28,7 @@ from training.aws.sagemaker_training import (
     training_body,
 )
 from training.errors import AwsError, UsageError
-from training.model import LinearSentimentClassifier
+from training.model import LinearSentimentClassifier, Rows
 
 RUN = "20261201-101500-c3d4"
 
@@ -138,6 +138,49 @@ def test_a_refit_job_trains_the_chosen_rounds_on_training_then_validation_rows(
     assert not np.allclose(
         clf.predict_proba(x_val), clf.validation_booster_.predict(xgboost.DMatrix(x_val))
     )
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "text/libsvm"])
+def test_a_weighted_job_trains_the_local_refit_model(s3: Any, content_type: str) -> None:
+    """Sentence rows (training.augment) reach the job as instance weights where the container
+    reads them: libsvm ``label:weight`` on every row, CSV the second column with
+    ``csv_weights=1`` (both channels then carry one). The job's model is the local one."""
+    x, y = data(5, rows=300)
+    x_val, y_val = data(6, rows=100)
+    weight = np.where(np.arange(300) % 3 == 0, 0.1, 1.0).astype(np.float32)
+    extra_x, extra_y = data(7, rows=40)
+    extra = Rows(extra_x, extra_y, np.full(40, 0.1, dtype=np.float32))
+    params = {"eta": 0.9, "early_stopping_rounds": 3, "refit": True}
+    fake = FakeJob(s3)
+    clf = classifier(s3, fake, content_type, **params).fit(
+        x, y, x_val, y_val, sample_weight=weight, refit_extra=extra
+    )
+    (job,) = fake.jobs
+    assert ("csv_weights" in job.hyperparameters) == (content_type == "text/csv")
+    local = LinearSentimentClassifier(**params).fit(
+        x, y, x_val, y_val, sample_weight=weight, refit_extra=extra
+    )
+    unweighted = LinearSentimentClassifier(**params).fit(x, y, x_val, y_val)
+    np.testing.assert_allclose(clf.predict_proba(x_val), local.predict_proba(x_val), atol=1e-6)
+    assert not np.allclose(local.predict_proba(x_val), unweighted.predict_proba(x_val), atol=1e-3)
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "text/libsvm"])
+def test_weights_in_a_body_are_what_xgboosts_parsers_read(
+    content_type: str, tmp_path: Path
+) -> None:
+    x, y = data(8)
+    weight = np.linspace(0.1, 2.0, x.shape[0]).astype(np.float32)
+    path = tmp_path / "train.txt"
+    path.write_bytes(training_body(x, y, content_type, weight))
+    if content_type == "text/csv":
+        uri = f"{path}?format=csv&label_column=0&weight_column=1"
+    else:
+        uri = f"{path}?format=libsvm"
+    dmatrix = xgboost.DMatrix(uri)
+    assert dmatrix.num_col() == x.shape[1]
+    np.testing.assert_array_equal(dmatrix.get_label(), y)
+    np.testing.assert_allclose(dmatrix.get_weight(), weight, rtol=1e-6)
 
 
 def test_the_fake_job_refuses_what_the_container_refuses(s3: Any) -> None:

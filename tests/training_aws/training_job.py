@@ -31,7 +31,7 @@ class FakeJob:
         self.model = b""
         self.workdir = workdir
 
-    def _matrix(self, body: bytes, content_type: str) -> xgboost.DMatrix:
+    def _matrix(self, body: bytes, content_type: str, csv_weights: bool) -> xgboost.DMatrix:
         import csv
         import tempfile
 
@@ -40,7 +40,10 @@ class FakeJob:
         if content_type == "text/csv":
             first = body.split(b"\n", 1)[0].decode()
             delimiter = csv.Sniffer().sniff(first).delimiter
-            return xgboost.DMatrix(f"{fh.name}?format=csv&label_column=0&delimiter={delimiter}")
+            weight = "&weight_column=1" if csv_weights else ""
+            return xgboost.DMatrix(
+                f"{fh.name}?format=csv&label_column=0&delimiter={delimiter}{weight}"
+            )
         return xgboost.DMatrix(f"{fh.name}?format=libsvm")
 
     def __call__(self, job: TrainingJob, progress: Any) -> str:
@@ -53,7 +56,7 @@ class FakeJob:
         for name, uri in job.channels.items():
             bucket, _, key = uri.removeprefix("s3://").partition("/")
             body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            read[name] = self._matrix(body, job.content_type)
+            read[name] = self._matrix(body, job.content_type, hp.get("csv_weights") == "1")
         num_round = int(hp.pop("num_round"))
         patience = hp.pop("early_stopping_rounds", None)
         params: dict[str, Any] = dict(hp)

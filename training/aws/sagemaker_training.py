@@ -34,7 +34,7 @@ from training.aws.job_hyperparameters import job_hyperparameters
 from training.aws.sagemaker_adapter import Progress
 from training.aws.sdk import import_sdk
 from training.errors import AwsError, UsageError
-from training.model import LinearSentimentClassifier
+from training.model import LinearSentimentClassifier, Rows, served_rows
 from vocab_store import format_value
 
 if TYPE_CHECKING:
@@ -93,9 +93,18 @@ class TrainingJob:
 Launcher = Callable[[TrainingJob, Progress], str]
 
 
-def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) -> bytes:
+def training_body(
+    x: scipy.sparse.csr_matrix,
+    y: np.ndarray,
+    content_type: str,
+    weight: np.ndarray | None = None,
+) -> bytes:
     """Training rows the XGBoost container reads: label first, no header; dense CSV (0 is
     a value) or 0-based libsvm (the container's file parser does not shift indices).
+
+    With ``weight``, every row carries its instance weight where the container reads it
+    (data_utils.py): libsvm ``label:weight``, CSV the second column (the job then needs
+    ``csv_weights=1``). XGBoost's libsvm parser takes weights only when every row has one.
 
     Both carry the matrix's full width whatever the rows hold: XGBoost sizes a libsvm file
     by the highest index present, and a model narrower than the vocabulary fails every
@@ -108,6 +117,9 @@ def training_body(x: scipy.sparse.csr_matrix, y: np.ndarray, content_type: str) 
         start, end = x.indptr[i], x.indptr[i + 1]
         cols, vals = x.indices[start:end], x.data[start:end]
         label = format_value(float(y[i]))
+        if weight is not None:
+            sep = ":" if content_type == "text/libsvm" else ","
+            label = f"{label}{sep}{format_value(float(weight[i]))}"
         if content_type == "text/csv":
             row = ["0"] * width
             for c, v in zip(cols, vals, strict=True):
@@ -237,12 +249,14 @@ class SageMakerClassifier(LinearSentimentClassifier):
         y: np.ndarray,
         X_val: scipy.sparse.csr_matrix,
         y_val: np.ndarray,
+        *,
+        sample_weight: np.ndarray | None = None,
+        refit_extra: Rows | None = None,
     ) -> SageMakerClassifier:
         """Choose the rounds with a local validation fit, train exactly that many in a job
-        on the same rows (``X`` then ``X_val`` with ``refit``), and keep the job's model once
-        it is as wide as ``X``."""
+        on the same rows, with the same weights (:func:`training.model.served_rows`), and
+        keep the job's model once it is as wide as ``X``."""
         import numpy as np
-        import scipy.sparse
         import xgboost
 
         say = self.on_status or (lambda message: log.info("%s", message))
@@ -250,19 +264,27 @@ class SageMakerClassifier(LinearSentimentClassifier):
         s = self.settings
         job_hyperparameters(self.xgb_params(), self.n_rounds)  # refuse before any work
         say("choosing the number of rounds on validation with a local fit")
-        local = LinearSentimentClassifier(**self.get_params()).fit(X, y, X_val, y_val)
+        local = LinearSentimentClassifier(**self.get_params()).fit(
+            X, y, X_val, y_val, sample_weight=sample_weight, refit_extra=refit_extra
+        )
         rounds = local.best_iteration_ + 1
         rounds_run = len(local.evals_result_["validation"]["logloss"])
-        hp = job_hyperparameters(self.xgb_params(), rounds)
+        train = served_rows(X, y, X_val, y_val, sample_weight, refit_extra, refit=self.refit)
+        # Unit weights are XGBoost's default: the body stays as it was without weights.
+        weights = train.weight if np.any(train.weight != 1.0) else None
+        params = self.xgb_params()
+        if weights is not None and self.content_type == "text/csv":
+            params["csv_weights"] = 1
+        hp = job_hyperparameters(params, rounds)
         suffix = "csv" if self.content_type == "text/csv" else "libsvm"
         channels = {}
-        train = (X, y)
-        if self.refit:
-            train = (scipy.sparse.vstack([X, X_val], format="csr"), np.concatenate([y, y_val]))
-        for name, (xs, ys) in {"train": train, "validation": (X_val, y_val)}.items():
+        # The container reads both channels with the same csv_weights: unit weights here.
+        unit = None if weights is None else np.ones(X_val.shape[0], dtype=np.float32)
+        bodies = {"train": (train.x, train.y, weights), "validation": (X_val, y_val, unit)}
+        for name, (xs, ys, ws) in bodies.items():
             key = f"{s.prefix}/{name}/{name}.{suffix}"
             say(f"writing {xs.shape[0]} {name} rows to s3://{s.bucket}/{key}")
-            body = training_body(xs, ys, self.content_type)
+            body = training_body(xs, ys, self.content_type, ws)
             channels[name] = upload(self.s3, s.bucket, key, body)
         job = TrainingJob(
             name=f"sentiment-{s.run_id}",

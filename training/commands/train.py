@@ -100,6 +100,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="serve the validation-phase model instead of training the chosen rounds again "
         "on training + validation reviews (also in the --sagemaker job)",
     )
+    add(
+        "--sentence-weight",
+        type=_instance_weight,
+        default=d.sentence_weight,
+        help="also train on each sentence of the training reviews, labelled with its "
+        "review's label, at this instance weight (0: whole reviews only)",
+    )
     add("--threads", type=int, default=d.n_jobs, help="XGBoost threads (%(default)s)")
     add("--no-progress", action="store_true", help="no progress bars")
     aws = parser.add_argument_group(
@@ -120,6 +127,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     aws.add_argument(
         "--max-run", type=int, default=3600, help="stop the job after this many seconds"
     )
+
+
+def _instance_weight(text: str) -> float:
+    """An argparse ``type``: a finite weight of 0 or more."""
+    try:
+        weight = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= weight < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a weight of 0 or more")
+    return weight
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         early_stopping_rounds=args.early_stopping,
         calibrate=not args.no_calibration,
         refit=not args.no_refit,
+        sentence_weight=args.sentence_weight,
         n_jobs=args.threads,
         progress=not args.no_progress,
     )

@@ -1,0 +1,80 @@
+"""Sentence rows: the API's own sentence rows of the training reviews, labelled with their
+review's label and weighted; only reviews the model trains on give them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.training.conftest import NEGATIVE, POSITIVE
+from training.augment import sentence_counts, sentence_rows, with_sentences
+from training.data import Reviews
+from training.features import encode_matrix, fit_vocabulary
+from vocab_store import Encoder, Tokenizer, TokenizerSettings
+from vocab_store.explain import read
+
+SETTINGS = TokenizerSettings(stopwords=(), ngram_range=(1, 2))
+TEXTS = [
+    "A wonderful film. The acting was great!<br /><br />I loved it",
+    "Dull and slow... The worst plot ever? qqq zzz. Awful",
+]
+
+
+@pytest.fixture(scope="module", params=["text/csv", "text/libsvm"])
+def encoder(request: pytest.FixtureRequest) -> Encoder:
+    texts = POSITIVE + NEGATIVE
+    docs = [Tokenizer(SETTINGS).words(t) for t in texts]
+    labels = [1] * len(POSITIVE) + [0] * len(NEGATIVE)
+    vocab = fit_vocabulary(
+        docs, labels, SETTINGS, max_terms=80, min_df=1, content_type=request.param
+    )
+    return Encoder(vocab)
+
+
+def _pairs(matrix: object, i: int) -> list[tuple[int, float]]:
+    row = matrix.getrow(i)  # type: ignore[attr-defined]
+    return list(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+
+
+def test_rows_are_the_sentence_rows_the_api_sends(encoder: Encoder) -> None:
+    rows = sentence_rows(encoder, TEXTS, [1, 0], 0.25)
+    expected = [
+        (s.vector, label)
+        for text, label in zip(TEXTS, [1, 0], strict=True)
+        for s in read(encoder, text).sentences
+        if any(v != 0.0 for _, v in s.vector)
+    ]
+    # Sentences with no known term ("qqq zzz.") add nothing but a push on the bias: left out.
+    total = sum(len(read(encoder, t).sentences) for t in TEXTS)
+    assert 0 < len(expected) < total
+    assert rows.x.shape == (len(expected), encoder.feature_count)
+    for i, (vector, label) in enumerate(expected):
+        assert _pairs(rows.x, i) == vector
+        assert rows.y[i] == label
+    assert np.all(rows.weight == np.float32(0.25))
+
+
+def test_every_sentence_of_a_long_review_is_a_row(encoder: Encoder) -> None:
+    text = " ".join(["A wonderful film."] * 60)  # more sentences than the API scores
+    assert sentence_rows(encoder, [text], [1], 1.0).x.shape[0] == 60
+
+
+def test_training_rows_are_the_reviews_then_their_sentences(encoder: Encoder) -> None:
+    fit = Reviews(("a", "b"), tuple(TEXTS), (1, 0), "fit")
+    val = Reviews(("c",), ("The acting was great. A wonderful film",), (1,), "val")
+    x = encode_matrix(encoder, fit.texts, progress=False)
+    y = np.array(fit.labels, dtype=np.float32)
+    train, extra = with_sentences(encoder, (fit, x, y), val, 0.1, refit=True)
+    snippets = sentence_rows(encoder, fit.texts, fit.labels, 0.1)
+    assert train.x.shape[0] == 2 + snippets.x.shape[0]
+    assert (train.x[:2] != x).nnz == 0 and (train.x[2:] != snippets.x).nnz == 0
+    assert train.weight.tolist() == [1.0, 1.0] + [pytest.approx(0.1)] * snippets.x.shape[0]
+    assert extra is not None and extra.y.tolist() == [1.0, 1.0]
+    assert sentence_counts(train, extra, 2) == {
+        "sentence_rows": snippets.x.shape[0],
+        "refit_sentence_rows": 2,
+    }
+    # Without a refit the validation reviews give no rows; weight 0 adds nothing at all.
+    assert with_sentences(encoder, (fit, x, y), val, 0.1, refit=False)[1] is None
+    alone, none = with_sentences(encoder, (fit, x, y), val, 0.0, refit=True)
+    assert alone.x.shape[0] == 2 and none is None
