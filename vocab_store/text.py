@@ -276,11 +276,18 @@ class Tokenizer:
             self._memo[word] = result
         return result
 
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of normalised ``text``, stopwords included: each becomes :meth:`word`."""
+        s = self.settings
+        return tokenise(normalise(text, lowercase=s.lowercase, strip_html=s.strip_html))
+
+    def word(self, token: str) -> str | None:
+        """The word a token of :meth:`tokens` becomes: its stem, or ``None`` for a stopword."""
+        return self._memo[token] or None
+
     def words(self, text: str) -> list[str]:
         """Normalised, tokenised, stopword-free and stemmed words of ``text``."""
-        s = self.settings
-        tokens = tokenise(normalise(text, lowercase=s.lowercase, strip_html=s.strip_html))
-        return list(filter(None, map(self._memo.__getitem__, tokens)))
+        return list(filter(None, map(self._memo.__getitem__, self.tokens(text))))
 
     def terms(self, text: str) -> list[str]:
         """All terms of ``text``: its words and, per the settings, their n-grams."""

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     import xgboost
 
 _KEY_LIMIT = 2**62  # n-gram keys are int64: W ** n must stay below this
+# Token to word id, as the tokenizer's stem memo: tokens of at most 30 characters, at most
+# 150,000 of them (then it starts over): at worst some 25 MB per worker.
+_MEMO_TOKEN_LENGTH = 30
+_MEMO_ENTRIES = 150_000
+_STOPWORD = -2
+_UNSEEN = -3
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ class MatrixEncoder:
         # Every word of an n-gram the encoder could produce; terms of another length never
         # match (the tokenizer makes no such term), so they are left out.
         self._word_ids: dict[str, int] = {}
+        self._token_ids: dict[str, int] = {}
         grams: dict[int, tuple[list[tuple[int, ...]], list[int]]] = {}
         for term, column in vocabulary.index.items():
             words = term.split(" ")
@@ -145,18 +152,13 @@ class MatrixEncoder:
         if not self.exact:
             # Word ids too many for an int64 key of the longest n-gram: one at a time.
             return rows_of([self.encoder.vector(text) for text in texts])
-        words = [self._tokenizer.words(text) for text in texts]
         count = len(texts)
-        lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
-        total = int(lengths.sum())
-        ids = np.fromiter(
-            map(self._word_ids.get, chain.from_iterable(words), repeat(-1)),
-            dtype=np.int64,
-            count=total,
-        )
-        owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        ids, owner = self._word_ids_of(texts)
         found_rows, found_cols = self._terms(ids, owner)
-        code, counts = _counted(found_rows * self._width + found_cols)
+        code = found_rows * self._width + found_cols
+        if count * self._width < 2**31:
+            code = code.astype(np.int32)  # sorts in about half the time
+        code, counts = _counted(code)
         if self._values == "binary":
             values = np.ones(len(code), dtype=np.float64)
         else:
@@ -182,6 +184,37 @@ class MatrixEncoder:
         indptr = np.zeros(count + 1, dtype=np.int64)
         np.cumsum(per_row, out=indptr[1:])
         return SparseRows(indptr, columns.astype(np.int32), values, known.tolist())
+
+    def _word_ids_of(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The word id of every word of ``texts`` (-1: in no term), stopwords left out, and
+        the index of the text each is in."""
+        tokens = [self._tokenizer.tokens(text) for text in texts]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(texts))
+        flat = list(chain.from_iterable(tokens))
+        ids = np.fromiter(
+            map(self._token_ids.get, flat, repeat(_UNSEEN)), dtype=np.int64, count=len(flat)
+        )
+        unseen = np.flatnonzero(ids == _UNSEEN)
+        if len(unseen):
+            missed = [flat[at] for at in unseen.tolist()]
+            learnt = {token: self._learn(token) for token in set(missed)}
+            ids[unseen] = np.fromiter(map(learnt.__getitem__, missed), np.int64, len(missed))
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        kept = ids != _STOPWORD
+        if not kept.all():
+            ids, owner = ids[kept], owner[kept]
+        return ids, owner
+
+    def _learn(self, token: str) -> int:
+        """A token's word id, or :data:`_STOPWORD`; remembered when short, in a memo of
+        bounded size (as the tokenizer's own), so hostile input cannot grow it."""
+        word = self._tokenizer.word(token)
+        found = _STOPWORD if word is None else self._word_ids.get(word, -1)
+        if len(token) <= _MEMO_TOKEN_LENGTH:
+            if len(self._token_ids) >= _MEMO_ENTRIES:
+                self._token_ids.clear()
+            self._token_ids[token] = found
+        return found
 
     def _terms(self, ids: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every term occurrence: the words, then each n-gram length."""
