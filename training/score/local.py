@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,12 +69,17 @@ class RunModel:
         # One thread per process, as each of the container's workers; the pool has a
         # process per core.
         self.booster.set_param("nthread", "1")
-        self.matrices: MatrixEncoder | None = None
-        if self.encoder.content_type == xgb_container.LIBSVM:
-            # Imported here: the command's own process never needs numpy.
-            from training.score.matrix import MatrixEncoder
 
-            self.matrices = MatrixEncoder(self.encoder)
+    @cached_property
+    def matrices(self) -> MatrixEncoder | None:
+        """The chunk encoder of a ``text/libsvm`` run (``None`` for dense CSV), built on
+        first use: ``--sagemaker``'s workers only write bodies."""
+        if self.encoder.content_type != xgb_container.LIBSVM:
+            return None
+        # Imported here: the command's own process never needs numpy.
+        from training.score.matrix import MatrixEncoder
+
+        return MatrixEncoder(self.encoder)
 
     def encode(self, texts: list[str]) -> tuple[bytes, list[bool]]:
         """The request body the API would send for ``texts``, and whether the vocabulary
