@@ -163,3 +163,18 @@ def test_too_many_words_for_an_integer_key_falls_back_to_the_encoder(
     assert not encoded.exact
     texts = [*sample(load_split(IMDB_DIR, "test"), seed=20, limit=20).texts, NO_KNOWN_TERM]
     _same(encoded.rows(texts), rows_of([encoder.vector(t) for t in texts]))
+
+
+def test_the_token_memo_stays_bounded_and_exact(
+    libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix, "_MEMO_ENTRIES", 50)
+    encoder = RunModel(libsvm_run).encoder
+    encoded = MatrixEncoder(encoder)
+    # Unique words, and one longer than the memo takes: none of them may pile up.
+    texts = [f"good film w{i}x w{i}y {'z' * 40}" for i in range(200)]
+    for start in range(0, len(texts), 20):
+        chunk = texts[start : start + 20]
+        _same(encoded.rows(chunk), rows_of([encoder.vector(t) for t in chunk]))
+        assert len(encoded._token_ids) <= 50
+    assert "z" * 40 not in encoded._token_ids

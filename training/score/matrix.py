@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 _KEY_LIMIT = 2**62  # n-gram keys are int64: W ** n must stay below this
 # Token to word id, as the tokenizer's stem memo: tokens of at most 30 characters, at most
-# 150,000 of them (then it starts over): at worst some 25 MB per worker.
+# 150,000 of them (then it starts over): at worst some 25 MB (ASCII) to 60 MB (letters beyond
+# the BMP), and the tokenizer's stem memo, filled alongside it, as much again.
 _MEMO_TOKEN_LENGTH = 30
 _MEMO_ENTRIES = 150_000
 _STOPWORD = -2
