@@ -101,11 +101,15 @@ def _same(ours: SparseRows, theirs: SparseRows) -> None:
     assert ours.known == theirs.known
 
 
+def _rows_are_the_encoders(encoded: MatrixEncoder, texts: list[str]) -> None:
+    _same(encoded.rows(texts), rows_of([encoded.encoder.vector(t) for t in texts]))
+
+
 def test_rows_are_the_encoders_on_real_reviews(libsvm_run: Path) -> None:
     model = RunModel(libsvm_run)
     assert model.matrices is not None
     texts = [*sample(load_split(IMDB_DIR, "test"), seed=19, limit=600).texts, NO_KNOWN_TERM, ""]
-    _same(model.matrices.rows(texts), rows_of([model.encoder.vector(t) for t in texts]))
+    _rows_are_the_encoders(model.matrices, texts)
 
 
 # Few words, most of them their own Porter stem, so that n-grams recur, across reviews too.
@@ -150,31 +154,27 @@ def _vocabularies(draw: st.DrawFn) -> Vocabulary:
 @settings(max_examples=300, deadline=None)
 @given(_vocabularies(), st.lists(_TEXT.map(" ".join), min_size=1, max_size=8))
 def test_rows_are_the_encoders_for_every_setting(vocabulary: Vocabulary, texts: list[str]) -> None:
-    encoder = Encoder(vocabulary)
-    _same(MatrixEncoder(encoder).rows(texts), rows_of([encoder.vector(t) for t in texts]))
+    _rows_are_the_encoders(MatrixEncoder(Encoder(vocabulary)), texts)
 
 
 def test_too_many_words_for_an_integer_key_falls_back_to_the_encoder(
     libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(matrix, "_KEY_LIMIT", 10)
-    encoder = RunModel(libsvm_run).encoder
-    encoded = MatrixEncoder(encoder)
+    encoded = MatrixEncoder(RunModel(libsvm_run).encoder)
     assert not encoded.exact
     texts = [*sample(load_split(IMDB_DIR, "test"), seed=20, limit=20).texts, NO_KNOWN_TERM]
-    _same(encoded.rows(texts), rows_of([encoder.vector(t) for t in texts]))
+    _rows_are_the_encoders(encoded, texts)
 
 
 def test_the_token_memo_stays_bounded_and_exact(
     libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(matrix, "_MEMO_ENTRIES", 50)
-    encoder = RunModel(libsvm_run).encoder
-    encoded = MatrixEncoder(encoder)
+    encoded = MatrixEncoder(RunModel(libsvm_run).encoder)
     # Unique words, and one longer than the memo takes: none of them may pile up.
     texts = [f"good film w{i}x w{i}y {'z' * 40}" for i in range(200)]
     for start in range(0, len(texts), 20):
-        chunk = texts[start : start + 20]
-        _same(encoded.rows(chunk), rows_of([encoder.vector(t) for t in chunk]))
+        _rows_are_the_encoders(encoded, texts[start : start + 20])
         assert len(encoded._token_ids) <= 50
     assert "z" * 40 not in encoded._token_ids
