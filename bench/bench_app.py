@@ -16,13 +16,14 @@
 - Vocabulary cold load: parsing and validating ``artifacts/latest``'s vocabulary (its
   coefficients included) and building the encoder, in fresh interpreters, the download
   aside. Target <= 0.25 s (issue 15).
+- Where the handler's time goes: after each timed pass, a second pass over 2,000 of the
+  reviews with the handler's phases timed (:mod:`bench.phases`), printed largest first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
-import io
 import json
 import os
 import random
@@ -37,6 +38,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench import check_targets
+from bench.app_stand_ins import InstantEndpoint, LiveCache
+from bench.phases import describe
 
 REPO = Path(__file__).resolve().parent.parent
 APP_DIR = REPO / "sentiment_api"
@@ -130,50 +133,24 @@ def cold_start(task: Path, runtime: Path, runs: int = 7) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs_out) for k in runs_out[0]}
 
 
-class InstantEndpoint:
-    """An endpoint client that answers at once: one probability per row, the one the
-    vocabulary's weights give (so the per-request sum check passes), or 0.73 for a
-    vocabulary without weights. Its own time is recorded in ``spent_ns`` and taken out of
-    the handler's, and every call's rows and bytes in ``calls``."""
-
-    def __init__(self, vocabulary: Any) -> None:
-        self.linear = vocabulary.linear
-        self.spent_ns = 0
-        self.calls: list[tuple[int, int]] = []
-
-    def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-        start = time.perf_counter_ns()
-        body = kwargs["Body"]
-        rows = body.decode("ascii").split("\n")
-        self.calls.append((len(rows), len(body)))
-        if self.linear is None:
-            answer = b"\n".join([b"0.73"] * len(rows))
-        else:
-            libsvm = kwargs["ContentType"] == "text/libsvm"
-            answer = "\n".join(repr(self._probability(r, libsvm)) for r in rows).encode()
-        self.spent_ns += time.perf_counter_ns() - start
-        return {"Body": io.BytesIO(answer)}
-
-    def _probability(self, row: str, libsvm: bool) -> float:
-        from vocab_store.linear import sigmoid
-
-        weights = self.linear.coefficients
-        if libsvm:
-            pairs = [item.split(":") for item in row.split(" ")]
-            total = sum(weights[int(i) - 1] * float(v) for i, v in pairs)
-        else:
-            total = sum(w * float(v) for w, v in zip(weights, row.split(","), strict=True))
-        return sigmoid(self.linear.intercept + total)
+CONTEXT = SimpleNamespace(
+    function_name="sentiment-api-dev",
+    memory_limit_in_mb=512,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sentiment-api-dev",
+    aws_request_id="bench",
+)
 
 
-class LiveCache:
-    """Stands in for CachedVocabulary: the vocabulary is already live (fresh, within TTL)."""
+def phases(test: list[str], *, as_json: bool = False) -> dict[str, float]:
+    """After :func:`handler_times`, in the same interpreter: mean milliseconds per request
+    of each phase of the handler (:mod:`bench.phases`) over ``test``."""
+    import app
+    from chalicelib import wiring
 
-    def __init__(self, live: Any) -> None:
-        self.live = live
+    from bench.phases import breakdown
 
-    def get(self, *, force: bool = False) -> Any:
-        return self.live
+    events = [_event(text, as_json) for text in test]
+    return breakdown(app.app, events, CONTEXT, wiring.runtime.get())
 
 
 def _event(review: str, as_json: bool = False) -> dict[str, Any]:
@@ -237,16 +214,10 @@ def handler_times(
     # Log lines and EMF metrics are written, as on Lambda, but not to the terminal.
     devnull = open(os.devnull, "w")  # noqa: SIM115
     observability.logger.registered_handler.setStream(devnull)
-    context = SimpleNamespace(
-        function_name="sentiment-api-dev",
-        memory_limit_in_mb=512,
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sentiment-api-dev",
-        aws_request_id="bench",
-    )
     lambda_handler = app.app
     with contextlib.redirect_stdout(devnull):
         # The first request loads nltk: the import, not a request.
-        first = lambda_handler(_event(test[0], as_json), context)
+        first = lambda_handler(_event(test[0], as_json), CONTEXT)
         assert first["statusCode"] == 200, first
         times = []
         errors = 0
@@ -254,7 +225,7 @@ def handler_times(
             event = _event(text, as_json)
             endpoint.spent_ns = 0
             start = time.perf_counter_ns()
-            response = lambda_handler(event, context)
+            response = lambda_handler(event, CONTEXT)
             times.append(time.perf_counter_ns() - start - endpoint.spent_ns)
             errors += response["statusCode"] != 200
     return times, errors
@@ -313,16 +284,15 @@ def _default_figures(vocabulary_file: Path) -> dict[str, Any]:
     """Text and JSON handler times with ``vocabulary_file``, each in a new interpreter,
     and the one-call check of a 230-word review."""
     figures: dict[str, Any] = {}
-    for name, code in (
-        ("text", "t, e = handler_times(test, path)"),
-        ("json", "t, e = handler_times(test, path, as_json=True)"),
-    ):
+    for name, as_json in (("text", False), ("json", True)):
+        # The timed pass over every test review, then the phases of 2,000 of them.
         figures[name] = _fresh(
             "import json, random, sys; from pathlib import Path; "
-            "from bench.bench_app import _texts, handler_times; "
+            "from bench.bench_app import _texts, handler_times, phases; "
             "test = _texts('test.jsonl.gz'); random.Random(1).shuffle(test); "
-            f"path = Path(sys.argv[1]); {code}; t.sort(); "
-            "print(json.dumps([t[len(t) // 2] / 1e6, t[int(len(t) * 0.99)] / 1e6, e]))",
+            f"t, e = handler_times(test, Path(sys.argv[1]), as_json={as_json}); t.sort(); "
+            f"b = phases(test[:2000], as_json={as_json}); "
+            "print(json.dumps([t[len(t) // 2] / 1e6, t[int(len(t) * 0.99)] / 1e6, e, b]))",
             vocabulary_file,
         )
     figures["load_s"] = vocabulary_load(vocabulary_file)
@@ -344,6 +314,7 @@ def main() -> int:
         size = sum(f.stat().st_size for f in task.rglob("*") if f.is_file())
         first = cold_start(task, runtime_path(workdir))
     times, errors = handler_times(test)
+    small_phases = phases(test[:2000])
     times.sort()
     p50 = times[len(times) // 2] / 1e6
     p99 = times[int(len(times) * 0.99)] / 1e6
@@ -362,6 +333,8 @@ def main() -> int:
         f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {statistics.fmean(times) / 1e6:.3f} ms"
         f" ({errors} non-200 answers: reviews that are empty after trimming, if any)"
     )
+    print("  where its time goes (2,000 reviews, after the pass):")
+    print(describe(small_phases))
     if default is not None:
         text, answer, call = default["text"], default["json"], default["one_call"]
         print(
@@ -377,6 +350,9 @@ def main() -> int:
             f"JSON with evidence (sentence rows, the sum check), same vocabulary: "
             f"p50 {answer[0]:.3f} ms, p99 {answer[1]:.3f} ms ({answer[2]} non-200 answers)"
         )
+        for name, figure in (("text/plain", text), ("JSON with evidence", answer)):
+            print(f"  where a {name} request's time goes (2,000 reviews, after the pass):")
+            print(describe(figure[3]))
         print(
             f"a {call['words']}-word review as JSON: {call['calls']} InvokeEndpoint call, "
             f"{call['rows']} rows (the review and its sentences), {call['bytes']:,} bytes"

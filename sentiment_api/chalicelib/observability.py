@@ -24,6 +24,7 @@ The service name and namespace come from ``POWERTOOLS_SERVICE_NAME`` and
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -45,7 +46,25 @@ NAMESPACE = "SentimentApi"
 NO_MODEL = "none"
 COUNT, MS = "Count", "Milliseconds"  # CloudWatch units
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, use_rfc3339=True)
+# Powertools' formatter hands every log message that is a str to its JSON deserializer and
+# keeps the str when that raises: our "request" line paid a raised and caught JSONDecodeError
+# each time. Text that cannot begin a JSON value (what json.loads accepts: whitespace, an
+# object, array, string, number, true, false, null, NaN, Infinity) is kept as it is without
+# trying, exactly as that failure would keep it; the rest goes to json.loads as before.
+_JSON_START = frozenset(' \t\n\r{["-0123456789tfnNI')
+
+
+def _log_message(message: Any) -> Any:
+    if isinstance(message, str) and message[:1] not in _JSON_START:
+        return message
+    return json.loads(message)
+
+
+logger = Logger(
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
+    use_rfc3339=True,
+    json_deserializer=_log_message,
+)
 # The app's own loggers (module loggers under these names) write through Powertools' handler.
 for _name in ("chalicelib", "vocab_store"):
     logging.getLogger(_name).setLevel(logging.INFO)

@@ -165,3 +165,31 @@ def test_an_error_before_any_model_is_counted_under_none(
     assert (m["model"], _value(m, "Errors5xx")) == ("none", 1)
     (line,) = emitted.lines()
     assert (line["status"], line["error"]) == (503, "NoVocabulary")
+
+
+@pytest.mark.parametrize(
+    ("message", "written"),
+    [
+        ("request", "request"),
+        ("", ""),
+        ("retry later", "retry later"),
+        ('{"note": 1}', {"note": 1}),
+        (" [1, 2]", [1, 2]),
+        ("7", 7),
+        ("null", "null"),  # None: Powertools leaves the message out, as it always did
+        ("nothing", "nothing"),  # starts like null, is not JSON: kept
+    ],
+)
+def test_a_message_is_json_decoded_exactly_when_powertools_would(
+    emitted: Emitted, message: str, written: Any
+) -> None:
+    # The app skips json.loads for text that cannot start a JSON value; what is written
+    # must be what Powertools' default (json.loads, the text kept when it fails) writes.
+    from chalicelib import observability
+
+    observability.logger.info(message)
+    (line,) = [o for o in emitted.read() if o.get("level") == "INFO"]
+    if message == "null":
+        assert "message" not in line
+    else:
+        assert line["message"] == written
