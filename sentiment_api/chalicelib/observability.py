@@ -24,6 +24,7 @@ The service name and namespace come from ``POWERTOOLS_SERVICE_NAME`` and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -191,7 +192,10 @@ def tracer(enabled: bool) -> Any:
         return _tracer
 
 
+@functools.cache
 def _xray_sdk() -> bool:
+    # Once per process: on Lambda every request asks, and a search of sys.path for a
+    # package the zip leaves out costs file system lookups each time.
     from importlib.util import find_spec
 
     return find_spec("aws_xray_sdk") is not None
