@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from devstack import xgb_container
 from tests.conftest import IMDB_DIR, REPO
+from training.artifacts import load_run
 from training.data import load_split, sample
 from training.evaluate import serving_probabilities
 from training.score import matrix
@@ -33,7 +34,7 @@ def test_probabilities_are_the_containers_exactly_on_real_reviews(
     from chalicelib.endpoint import parse_probabilities
 
     texts = [*sample(load_split(IMDB_DIR, "test"), seed=18, limit=2500).texts, NO_KNOWN_TERM]
-    model = RunModel(libsvm_run)
+    model = RunModel(load_run(libsvm_run))
     scored = [
         p
         for start in range(0, len(texts), 500)
@@ -106,7 +107,7 @@ def _rows_are_the_encoders(encoded: MatrixEncoder, texts: list[str]) -> None:
 
 
 def test_rows_are_the_encoders_on_real_reviews(libsvm_run: Path) -> None:
-    model = RunModel(libsvm_run)
+    model = RunModel(load_run(libsvm_run))
     assert model.matrices is not None
     texts = [*sample(load_split(IMDB_DIR, "test"), seed=19, limit=600).texts, NO_KNOWN_TERM, ""]
     _rows_are_the_encoders(model.matrices, texts)
@@ -161,7 +162,7 @@ def test_too_many_words_for_an_integer_key_falls_back_to_the_encoder(
     libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(matrix, "_KEY_LIMIT", 10)
-    encoded = MatrixEncoder(RunModel(libsvm_run).encoder)
+    encoded = MatrixEncoder(RunModel(load_run(libsvm_run)).encoder)
     assert not encoded.exact
     texts = [*sample(load_split(IMDB_DIR, "test"), seed=20, limit=20).texts, NO_KNOWN_TERM]
     _rows_are_the_encoders(encoded, texts)
@@ -171,7 +172,7 @@ def test_the_token_memo_stays_bounded_and_exact(
     libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(matrix, "_MEMO_ENTRIES", 50)
-    encoded = MatrixEncoder(RunModel(libsvm_run).encoder)
+    encoded = MatrixEncoder(RunModel(load_run(libsvm_run)).encoder)
     # Unique words, and one longer than the memo takes: none of them may pile up.
     texts = [f"good film w{i}x w{i}y {'z' * 40}" for i in range(200)]
     for start in range(0, len(texts), 20):

@@ -55,9 +55,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
             with spool_path.open("w", encoding="utf-8") as spool:
                 shards = ShardWriter(plan, s3, spool)
                 workers = args.workers or default_workers()
-                for chunk, body in map_chunks(
-                    encode_task, reviews_of(args, source), run_dir, workers
-                ):
+                for chunk, body in map_chunks(encode_task, reviews_of(args, source), run, workers):
                     shards.add(chunk, body)
                     progress.advance(len(chunk))
                 rows = shards.close()

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from devstack import xgb_container
 from training import artifacts
-from training.artifacts import load_run
+from training.artifacts import RunFiles, load_run
 from training.errors import CommandError
 from training.score.inputs import Review
 from training.score.outputs import Scored
@@ -61,8 +61,7 @@ class ScoringFailed(CommandError):
 class RunModel:
     """A run's encoder and Booster, loaded in one process and checked to belong together."""
 
-    def __init__(self, run_dir: Path) -> None:
-        run = load_run(run_dir)
+    def __init__(self, run: RunFiles) -> None:
         self.vocabulary = run.vocabulary
         self.encoder = Encoder(run.vocabulary)
         self.booster: xgboost.Booster = artifacts.load_booster(run.model_archive)
@@ -106,17 +105,19 @@ class RunModel:
 
 
 _model: RunModel | None = None
-_model_dir: str | None = None
+_model_key: tuple[Path, str] | None = None
 
 
-def _start_worker(run_dir: str, in_pool: bool = True) -> None:
-    global _model, _model_dir
+def _start_worker(run: RunFiles, in_pool: bool = True) -> None:
+    # The run comes checked and read (its vocabulary is a few MB to unpickle, where reading
+    # and validating the JSON again took a fifth of a second in every worker).
+    global _model, _model_key
     if in_pool:
         # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay
         # quiet.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if _model is None or _model_dir != run_dir:
-        _model, _model_dir = RunModel(Path(run_dir)), run_dir
+    if _model is None or _model_key != (run.directory, run.fingerprint):
+        _model, _model_key = RunModel(run), (run.directory, run.fingerprint)
 
 
 def _worker_model() -> RunModel:
@@ -156,14 +157,14 @@ def default_workers() -> int:
 def map_chunks(
     task: Callable[[list[str]], Result],
     reviews: Iterable[Review],
-    run_dir: Path,
+    run: RunFiles,
     workers: int,
 ) -> Iterator[tuple[list[Review], Result | None]]:
     """``task`` over the scorable texts of each chunk, on ``workers`` processes, yielded in
-    input order with the chunk (``None`` for a chunk with nothing to score). The run must
-    have been checked with :func:`~training.artifacts.load_run` first."""
+    input order with the chunk (``None`` for a chunk with nothing to score). ``run`` is the
+    run as :func:`~training.artifacts.load_run` read and checked it, sent to each worker."""
     if workers <= 1:
-        _start_worker(str(run_dir), in_pool=False)
+        _start_worker(run, in_pool=False)
         for chunk in chunks(reviews):
             texts = [r.text for r in chunk if r.text is not None]
             yield chunk, task(texts) if texts else None
@@ -173,7 +174,7 @@ def map_chunks(
         max_workers=workers,
         mp_context=_context(),
         initializer=_start_worker,
-        initargs=(str(run_dir),),
+        initargs=(run,),
     )
     try:
         for chunk in chunks(reviews):
@@ -241,10 +242,9 @@ def score_reviews(
 ) -> Iterator[Scored]:
     """Every review's output row, in input order; ``on_chunk(rows)`` after each chunk."""
     # Checked here, where a damaged run is one clear sentence, not a worker dying.
-    band = load_run(run_dir).vocabulary.uncertain
-    for chunk, verdicts in map_chunks(
-        verdicts_task, reviews, run_dir, workers or default_workers()
-    ):
+    run = load_run(run_dir)
+    band = run.vocabulary.uncertain
+    for chunk, verdicts in map_chunks(verdicts_task, reviews, run, workers or default_workers()):
         yield from scored_rows(chunk, verdicts, band)
         if on_chunk is not None:
             on_chunk(len(chunk))
