@@ -47,11 +47,21 @@ HOSTILE = [
 ]
 
 
+MOST_REVIEWS = 2000  # the most any case reads
+
+
 def _reviews(name: str, n: int, seed: int) -> list[str]:
+    assert n <= MOST_REVIEWS
+    return list(_shuffled(name, seed)[:n])
+
+
+@cache
+def _shuffled(name: str, seed: int) -> tuple[str, ...]:
+    """The file's reviews shuffled by ``seed`` (the first 2,000): read once for all cases."""
     with gzip.open(IMDB_DIR / name, "rt", encoding="utf-8") as fh:
         texts = [json.loads(line)["text"] for line in fh]
     random.Random(seed).shuffle(texts)
-    return texts[:n]
+    return tuple(texts[:MOST_REVIEWS])
 
 
 @cache
