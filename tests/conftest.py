@@ -3,6 +3,8 @@
 - ``aws_env``: fake credentials and region, and no leftover endpoint URLs, per test.
 - ``moto_server``: moto's real server process on a free 127.0.0.1 port (S3, SQS and the
   SageMaker control plane), one per session; stopped at the end, never left behind.
+- ``imdb_sample``: a data folder of IMDB's layout holding a seeded sample of the real
+  reviews, one per session: what the tests train and evaluate on.
 - ``small_run``: a complete training run dir (real model and vocabulary, 2,000 IMDB
   reviews), one per session; ``train_sample(root, **TrainConfig fields)`` makes others.
 - ``libsvm_run``: the same with a ``text/libsvm`` vocabulary (1,500 reviews).
@@ -138,9 +140,43 @@ def moto_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return moto_server
 
 
+# Reviews per split in ``imdb_sample``: more than any test trains, tests or evaluates on.
+SAMPLE_REVIEWS = 3000
+
+
+def write_imdb_sample(data_dir: Path, out: Path, per_split: int = SAMPLE_REVIEWS) -> Path:
+    """``out`` as an IMDB data folder (``{train,test}.jsonl.gz``) holding a seeded random
+    sample of ``per_split`` reviews of each split of ``data_dir``, ids kept."""
+    import gzip
+    import json
+
+    from training.data import SPLITS, load_split, sample
+
+    out.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        reviews = sample(load_split(data_dir, split), seed=0, limit=per_split)
+        lines = (
+            json.dumps({"id": i, "text": t, "label": y})
+            for i, t, y in zip(reviews.ids, reviews.texts, reviews.labels, strict=True)
+        )
+        blob = "\n".join(lines).encode("utf-8")
+        (out / f"{split}.jsonl.gz").write_bytes(gzip.compress(blob, compresslevel=1, mtime=0))
+    return out
+
+
+@pytest.fixture(scope="session")
+def imdb_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """IMDB's layout with 3,000 seeded reviews of each split (real reviews, real ids, so
+    validation is still cut by movie), written once per session. The tests train and
+    evaluate on it: a run reads both splits whole, and the full files cost about a second
+    a training for samples of a few hundred to 2,000 reviews."""
+    return write_imdb_sample(IMDB_DIR, tmp_path_factory.mktemp("imdb"))
+
+
 def train_sample(root: Path, **overrides: Any) -> Path:
     """A real training run on a seeded IMDB sample, written under ``root``; ``overrides``
-    are :class:`training.pipeline.TrainConfig` fields."""
+    are :class:`training.pipeline.TrainConfig` fields (``data_dir=imdb_sample`` in tests:
+    the full data is the default)."""
     from training.pipeline import TrainConfig, train_run
 
     settings: dict[str, Any] = {
@@ -165,18 +201,24 @@ def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Path:
+def small_run(
+    tmp_path_factory: pytest.TempPathFactory, imdb_sample: Path, token_cache: Path
+) -> Path:
     """A complete, real training run (``training.pipeline.train_run``) on a seeded sample:
     2,000 training reviews (10% of them for validation), 1,000 test reviews, a 2,000-term
     word 1-2-gram vocabulary (``text/csv``). Returns the run directory, holding
     ``model.tar.gz``, ``vocabulary.json``, ``metrics.json``, ``report.png``, ``report.md``;
     its parent is an artifacts dir whose ``latest`` points at it. Trained once per session
     (about 10 s). Treat it as read-only: copy it before changing anything."""
-    return train_sample(tmp_path_factory.mktemp("small_run"), cache_dir=token_cache)
+    return train_sample(
+        tmp_path_factory.mktemp("small_run"), data_dir=imdb_sample, cache_dir=token_cache
+    )
 
 
 @pytest.fixture(scope="session")
-def libsvm_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> Path:
+def libsvm_run(
+    tmp_path_factory: pytest.TempPathFactory, imdb_sample: Path, token_cache: Path
+) -> Path:
     """A small real run whose vocabulary asks for 1-based ``text/libsvm`` bodies, one per
     session (the training and the AWS scoring tests share it)."""
     root = tmp_path_factory.mktemp("libsvm_run")
@@ -186,6 +228,7 @@ def libsvm_run(tmp_path_factory: pytest.TempPathFactory, token_cache: Path) -> P
         test_limit=400,
         max_terms=3000,
         content_type="text/libsvm",
+        data_dir=imdb_sample,
         cache_dir=token_cache,
     )
 

@@ -7,19 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IMDB_DIR, STOPWORDS
+from tests.conftest import STOPWORDS
 from training.cli import COMMANDS, build_parser, main
 
 
-def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_then_evaluate_latest(
+    tmp_path: Path, imdb_sample: Path, token_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     art = tmp_path / "artifacts"
-    args = ["--data", str(IMDB_DIR), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
+    args = ["--data", str(imdb_sample), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
     code = main(
         [
             "train",
             *args,
             "--cache",
-            str(tmp_path / "cache"),
+            str(token_cache),
             "--limit",
             "600",
             "--test-limit",
@@ -44,7 +46,7 @@ def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixtur
             "--artifacts",
             str(art),
             "--data",
-            str(IMDB_DIR),
+            str(imdb_sample),
             "--limit",
             "300",
             "--no-progress",
@@ -57,11 +59,11 @@ def test_train_then_evaluate_latest(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_a_quick_run_does_not_replace_latest_and_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, imdb_sample: Path, token_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     art = tmp_path / "artifacts"
-    args = ["--data", str(IMDB_DIR), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
-    args += ["--cache", str(tmp_path / "cache"), "--max-terms", "500", "--no-progress"]
+    args = ["--data", str(imdb_sample), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
+    args += ["--cache", str(token_cache), "--max-terms", "500", "--no-progress"]
     assert main(["train", *args, "--limit", "400", "--test-limit", "200", "--set-latest"]) == 0
     default = (art / "latest").resolve()
     capsys.readouterr()

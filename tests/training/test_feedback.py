@@ -46,6 +46,7 @@ def stored(moto_env: str) -> Any:
 def test_feedback_summarises_and_exports_then_train_extra_uses_it(
     stored: Any,
     small_run: Path,
+    imdb_sample: Path,
     token_cache: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -65,7 +66,12 @@ def test_feedback_summarises_and_exports_then_train_extra_uses_it(
 
     # A person reviews the file: the disputed line goes.
     exported.write_text("\n".join(json.dumps(x) for x in lines if x["id"] != SAID[1][0]) + "\n")
-    run = train_sample(tmp_path / "with-extra", extra_reviews=exported, cache_dir=token_cache)
+    run = train_sample(
+        tmp_path / "with-extra",
+        extra_reviews=exported,
+        data_dir=imdb_sample,
+        cache_dir=token_cache,
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     base = json.loads((small_run / "metrics.json").read_text())["counts"]
     assert metrics["extra_reviews"]["count"] == 2

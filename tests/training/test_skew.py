@@ -16,7 +16,6 @@ import pytest
 import xgboost
 
 from devstack import xgb_container
-from tests.conftest import IMDB_DIR
 from training import artifacts
 from training.data import load_split, sample
 from training.evaluate import evaluate_run, serving_probabilities
@@ -27,8 +26,8 @@ N_REVIEWS = 300
 
 
 @pytest.fixture(scope="module")
-def reviews() -> list[str]:
-    test = sample(load_split(IMDB_DIR, "test"), seed=7, limit=N_REVIEWS)
+def reviews(imdb_sample: Path) -> list[str]:
+    test = sample(load_split(imdb_sample, "test"), seed=7, limit=N_REVIEWS)
     return [*test.texts, "", "qwertyuiop", "Not good. Not good at all!"]
 
 
@@ -62,9 +61,9 @@ def test_dense_csv_and_sparse_libsvm_agree(libsvm_run: Path, reviews: list[str])
         assert abs(dense[0] - sparse[0]) < 1e-6
 
 
-def test_evaluate_reproduces_training_metrics(small_run: Path) -> None:
+def test_evaluate_reproduces_training_metrics(small_run: Path, imdb_sample: Path) -> None:
     recorded = json.loads((small_run / "metrics.json").read_text())["test"]
-    again = evaluate_run(small_run, IMDB_DIR, limit=recorded["count"], seed=42, progress=False)
+    again = evaluate_run(small_run, imdb_sample, limit=recorded["count"], seed=42, progress=False)
     assert again["confusion_matrix"] == recorded["confusion_matrix"]
     assert again["accuracy"] == recorded["accuracy"]
     assert again["roc_auc"] == pytest.approx(recorded["roc_auc"], abs=1e-9)

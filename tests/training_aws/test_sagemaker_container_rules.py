@@ -262,18 +262,18 @@ def test_a_model_narrower_than_the_vocabulary_is_an_error(s3: Any) -> None:
     ],
 )
 def test_a_sagemaker_run_equals_the_local_run(
-    s3: Any, tmp_path: Path, limits: dict[str, Any]
+    s3: Any, tmp_path: Path, imdb_sample: Path, token_cache: Path, limits: dict[str, Any]
 ) -> None:
     """The same options give the same model through the job as locally: same width,
     predictions within 1e-6 (the training settings are TrainConfig's defaults)."""
-    from tests.conftest import IMDB_DIR, STOPWORDS
+    from tests.conftest import STOPWORDS
     from training.pipeline import TrainConfig, train_run
 
     config = TrainConfig(
-        data_dir=IMDB_DIR,
+        data_dir=imdb_sample,
         stopwords_path=STOPWORDS,
         artifacts_dir=tmp_path / "artifacts",
-        cache_dir=tmp_path / "cache",
+        cache_dir=token_cache,
         progress=False,
         **limits,
     )

@@ -5,6 +5,7 @@ with the container's rules (tests/training_aws/training_job.py)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,10 +74,12 @@ def test_missing_settings_are_named() -> None:
         SageMakerTrainingSettings(bucket=BUCKET, role_arn="", region="us-east-1", run_id=RUN)
 
 
-def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(s3: Any, tmp_path: Any) -> None:
+def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(
+    s3: Any, tmp_path: Any, imdb_sample: Path, token_cache: Path
+) -> None:
     """The whole pipeline with the fit in a (fake) training job: the run folder holds the
     job's model, and `sentiment evaluate` re-scores it from its files to the same metrics."""
-    from tests.conftest import IMDB_DIR, STOPWORDS
+    from tests.conftest import STOPWORDS
     from training.evaluate import evaluate_run
     from training.pipeline import TrainConfig, train_run
 
@@ -93,10 +96,10 @@ def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(s3: Any, tmp_
         )
 
     config = TrainConfig(
-        data_dir=IMDB_DIR,
+        data_dir=imdb_sample,
         stopwords_path=STOPWORDS,
         artifacts_dir=tmp_path / "artifacts",
-        cache_dir=tmp_path / "cache",
+        cache_dir=token_cache,
         train_limit=1000,
         test_limit=300,
         max_terms=500,
@@ -116,7 +119,7 @@ def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(s3: Any, tmp_
     served = artifacts.read_model_bytes(run_dir / artifacts.MODEL_ARCHIVE)
     assert served == bytes(job_model.save_raw("ubj"))
     assert metrics["test"]["accuracy"] > 0.6
-    again = evaluate_run(run_dir, IMDB_DIR, limit=300, seed=config.seed, progress=False)
+    again = evaluate_run(run_dir, imdb_sample, limit=300, seed=config.seed, progress=False)
     assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
 
 
