@@ -275,6 +275,7 @@ def test_a_sagemaker_run_equals_the_local_run(
         artifacts_dir=tmp_path / "artifacts",
         cache_dir=token_cache,
         progress=False,
+        sentences_path=None,  # only reported; the models are compared here
         **limits,
     )
     fakes: list[FakeJob] = []

@@ -122,11 +122,18 @@ def reference_row(text: str, v: Vocabulary) -> str:
 
 
 @cache
+def _tokenizer(settings: TokenizerSettings) -> Tokenizer:
+    """One tokenizer per settings for the whole module: its memo learns each word's stem
+    once, not once per case (the reference keeps its own cache of Porter's stems)."""
+    return Tokenizer(settings)
+
+
+@cache
 def _vocabulary(case: str) -> Vocabulary:
     """The case's vocabulary of 3,000 terms, weighted with both signs and some zeros."""
     token_kwargs, vocab_kwargs, _ = CASES[case]
     settings = TokenizerSettings(stopwords=read_stopwords(STOPWORDS), **token_kwargs)
-    tok = Tokenizer(settings)
+    tok = _tokenizer(settings)
     train = _reviews("train.jsonl.gz", 800, 0)
     base = build_vocabulary((tok.terms(t) for t in train), settings, max_terms=3000, **vocab_kwargs)
     weights = tuple(((i * 7919) % 13 - 6) / 5 for i in range(base.feature_count))
@@ -157,7 +164,7 @@ def test_bodies_are_the_reference_s_byte_for_byte(case: str, weighted: bool) -> 
     # 2,000 reviews where it matters most (the default, weighted), 300 elsewhere.
     n = CASES[case][2] if weighted else 300
     texts = _reviews("test.jsonl.gz", n, 1) + HOSTILE
-    encoder = Encoder(vocab)
+    encoder = Encoder(vocab, _tokenizer(vocab.tokenizer))
     for text in texts:
         assert encoder.body(text).decode("ascii") == reference_row(text, vocab), text[:80]
     assert (
@@ -168,7 +175,7 @@ def test_bodies_are_the_reference_s_byte_for_byte(case: str, weighted: bool) -> 
 def test_the_evidence_path_reads_the_reference_s_vector_and_words() -> None:
     vocab = _vocabulary(next(iter(CASES)))
     settings = vocab.tokenizer
-    encoder = Encoder(vocab)
+    encoder = Encoder(vocab, _tokenizer(vocab.tokenizer))
     for text in _reviews("test.jsonl.gz", 500, 1) + HOSTILE:
         reading = read(encoder, text)
         words = [w for w, _, _ in encoder.tokenizer.token_words(text) if w is not None]
