@@ -15,6 +15,7 @@ from devstack.stage_config import DEFAULT_MOTO_PORT, DEFAULT_RUNTIME_PORT
 from training.commands.options import port_number
 from training.local_stack import LocalSettings, LocalStack
 from training.make_parent import watch_make_parent
+from training.pipeline import DEFAULT_DATA
 
 _D = LocalSettings()
 # How often the running stack's new feedback is copied to disk (see training/local_feedback.py).
@@ -52,9 +53,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--run", default=_D.run, help="the run to serve (%(default)s)")
     add("--state-dir", type=Path, default=_D.state_dir, help="logs go here (%(default)s)")
     add("--no-train", action="store_true", help="fail instead of training when there is no run")
+    add(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="the IMDB folder to train on when there is no run yet (%(default)s)",
+    )
 
 
-def _train_first(artifacts: Path) -> None:
+def _train_first(artifacts: Path, data: Path) -> None:
     from training.pipeline import TrainConfig, train_run
 
     print(
@@ -62,7 +69,7 @@ def _train_first(artifacts: Path) -> None:
         "(about a minute on 2 cores; later starts skip this; --artifacts PATH uses runs "
         "elsewhere)."
     )
-    train_run(TrainConfig(artifacts_dir=artifacts))
+    train_run(TrainConfig(data_dir=data, artifacts_dir=artifacts))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 "your runs are elsewhere, or run `sentiment train` first."
             )
             return 2
-        _train_first(args.artifacts)
+        _train_first(args.artifacts, args.data)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         # SIGTERM as Ctrl-C; and Ctrl-C even when started with SIGINT ignored (a shell's
