@@ -100,7 +100,7 @@ def load_booster(archive: Path) -> xgboost.Booster:
             raise UsageError(f"{archive}: XGBoost cannot load {MODEL_MEMBER} ({exc})") from exc
     # The container predicts on one thread per worker; a thread pool for a row or a few
     # costs more than the prediction (and spins when the cores are busy).
-    booster.set_param("nthread", 1)
+    booster.set_param("nthread", "1")
     return booster
 
 
