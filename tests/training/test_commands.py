@@ -23,9 +23,9 @@ def test_train_then_evaluate_latest(
             "--cache",
             str(token_cache),
             "--limit",
-            "600",
-            "--test-limit",
             "300",
+            "--test-limit",
+            "200",
             "--max-terms",
             "800",
             "--no-progress",
@@ -48,7 +48,7 @@ def test_train_then_evaluate_latest(
             "--data",
             str(imdb_sample),
             "--limit",
-            "300",
+            "200",
             "--no-progress",
         ]
     )
@@ -64,11 +64,11 @@ def test_a_quick_run_does_not_replace_latest_and_says_so(
     art = tmp_path / "artifacts"
     args = ["--data", str(imdb_sample), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
     args += ["--cache", str(token_cache), "--max-terms", "500", "--no-progress"]
-    assert main(["train", *args, "--limit", "400", "--test-limit", "200", "--set-latest"]) == 0
+    assert main(["train", *args, "--limit", "200", "--test-limit", "100", "--set-latest"]) == 0
     default = (art / "latest").resolve()
     capsys.readouterr()
 
-    assert main(["train", *args, "--seed", "7", "--limit", "400", "--test-limit", "200"]) == 0
+    assert main(["train", *args, "--seed", "7", "--limit", "200", "--test-limit", "100"]) == 0
     out = capsys.readouterr().out
     (quick,) = [p for p in art.iterdir() if p.name not in ("latest", default.name)]
     assert (art / "latest").resolve() == default  # untouched
