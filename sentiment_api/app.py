@@ -37,9 +37,9 @@ ANY = ["*/*"]
 # These views have no chalice CORS config, so the preflight's Access-Control-Allow-Methods
 # lists only what works; their answers carry Access-Control-Allow-Origin all the same
 # (chalicelib.responses adds it to every answer).
-# (HEAD is left to chalice: an answer to HEAD must have no body.)
-NOT_POST = ["GET", "PUT", "PATCH", "DELETE"]
-NOT_GET = ["POST", "PUT", "PATCH", "DELETE"]
+# HEAD too (API Gateway sends the answer's headers only; devstack.chalice_local drops the body).
+NOT_POST = ["GET", "HEAD", "PUT", "PATCH", "DELETE"]
+NOT_GET = ["HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def _body() -> tuple[bytes, str | None]:

@@ -24,9 +24,10 @@ from chalicelib.errors import (
 TEXT = "text/plain"
 JSON = "application/json"
 MAX_BATCH = 25
-# The size limit is on each review's UTF-8 bytes, after decoding. The raw body gets a looser
-# cap, only so that nothing unbounded is decoded or parsed: JSON's escapes take at most 6
-# bytes per UTF-8 byte (\u0000 for a control character), other charsets at most 4 (UTF-32).
+# The size limit is on each review's UTF-8 bytes, after decoding. A text/plain body is the
+# review itself, so it has exactly that limit. A JSON body gets a looser cap, only so that
+# nothing unbounded is parsed: JSON's escapes take at most 6 bytes per UTF-8 byte (\u0000 for
+# a control character), so any review under the limit fits however it is escaped.
 ESCAPE_FACTOR = 6
 BODY_SLACK = 1024
 # Lambda takes at most 6 MB per invocation, and API Gateway puts the body into its event as
@@ -64,6 +65,14 @@ BOM = "\ufeff"
 
 
 def _decode(body: bytes, charset: str | None) -> str:
+    _check_charset(charset)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8() from exc
+
+
+def _check_charset(charset: str | None) -> None:
     if charset:
         try:
             name = codecs.lookup(charset).name
@@ -73,10 +82,6 @@ def _decode(body: bytes, charset: str | None) -> str:
             raise UnsupportedMediaType(
                 "Only UTF-8 text is accepted; send the body as UTF-8 with charset=utf-8."
             )
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise NotUtf8() from exc
 
 
 def _check_review(review: str) -> str:
@@ -101,12 +106,16 @@ def json_body(body: bytes, content_type: str | None, max_bytes: int, shape: str)
     media = media_type(content_type)
     if media.type != JSON:
         raise UnsupportedMediaType(f"Send application/json: {shape}.")
-    _check_body_size(body, body_limit(max_bytes))
+    _check_body_size(body, body_limit(max_bytes), _one_review(max_bytes))
     return _json(body, media.charset)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The review is too long; the limit is {limit} bytes.")
+
+
+def _one_review(max_bytes: int) -> str:
+    return f"a review may be at most {max_bytes} bytes"
 
 
 @dataclass(frozen=True)
@@ -136,10 +145,13 @@ def predict_request(body: bytes, content_type: str | None, max_bytes: int) -> Pr
     media = media_type(content_type)
     if media.type not in (TEXT, JSON):
         raise UnsupportedMediaType()
-    _check_body_size(body, body_limit(max_bytes))
     if media.type == TEXT:
+        _check_charset(media.charset)
+        if len(body) > max_bytes:  # the body is the review: said as the review's limit
+            raise _too_large(max_bytes)
         review = _decode(body, media.charset)
     else:
+        _check_body_size(body, body_limit(max_bytes), _one_review(max_bytes))
         review = _review_object(_json(body, media.charset))
     if _utf8_size(review) > max_bytes:
         raise _too_large(max_bytes)
@@ -177,7 +189,11 @@ def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list
     media = media_type(content_type)
     if media.type != JSON:
         raise UnsupportedMediaType('Send the batch as application/json: {"reviews": [...]}.')
-    _check_body_size(body, batch_body_limit(max_bytes))
+    _check_body_size(
+        body,
+        batch_body_limit(max_bytes),
+        f"a batch is at most {MAX_BATCH} reviews of at most {max_bytes} bytes each",
+    )
     data = _json(body, media.charset)
     if isinstance(data, dict) and "review" in data and "reviews" not in data:
         raise BadJson(
@@ -202,9 +218,13 @@ def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list
     return items
 
 
-def _check_body_size(body: bytes, limit: int) -> None:
+def _check_body_size(body: bytes, limit: int, rule: str) -> None:
+    """A 413 for a JSON body over ``limit`` raw bytes; its sentence leads with ``rule``,
+    the limit a sender acts on, since the raw cap only allows for escapes."""
     if len(body) > limit:
-        raise PayloadTooLarge(f"The request body is too large; the limit is {limit} bytes.")
+        raise PayloadTooLarge(
+            f"The request body is too large: {rule} (at most {limit} bytes of JSON)."
+        )
 
 
 def _json(body: bytes, charset: str | None) -> Any:

@@ -17,7 +17,9 @@ of the model's intercept alone.
 
 from __future__ import annotations
 
+import http.client
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +215,44 @@ def test_unique_huge_words_do_not_grow_the_api(local_stack: LocalStack) -> None:
         assert all("sentiment" in r for r in answer.json()["results"])
     grown_mb = (_rss_kb(api) - before) / 1024
     assert grown_mb < 20, f"the API grew {grown_mb:.0f} MB on words it cannot know"
+
+
+def test_head_sends_headers_only_and_the_connection_stays_usable(
+    local_stack: LocalStack,
+) -> None:
+    """HEAD gets the app's 405 (CORS, prediction id, a JSON type and length) with no body
+    after it: the next answer on the same kept-alive connection is read intact."""
+    api = urllib.parse.urlsplit(local_stack.api_url)
+    connection = http.client.HTTPConnection(api.hostname, api.port, timeout=30)
+    try:
+        connection.request("HEAD", api.path.rstrip("/") + "/health", headers={"Origin": ORIGIN})
+        head = connection.getresponse()
+        assert head.read() == b""
+        assert head.status == 405 and head.getheader("Allow") == "GET, OPTIONS"
+        assert head.getheader("Access-Control-Allow-Origin") == "*"
+        assert answers.UUID7.fullmatch(head.getheader("X-Prediction-Id") or "")
+        assert int(head.getheader("Content-Length") or 0) > 0
+        connection.request("GET", api.path.rstrip("/") + "/health")
+        after = connection.getresponse()
+        assert after.status == 200 and json.loads(after.read())["status"] == "ok"
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+def test_a_method_no_route_serves_gets_a_json_405(local_stack: LocalStack, method: str) -> None:
+    """What http.server answered with a 501 HTML page (API Gateway refuses these itself)."""
+    api = urllib.parse.urlsplit(local_stack.api_url)
+    connection = http.client.HTTPConnection(api.hostname, api.port, timeout=30)
+    try:
+        connection.request(method, api.path.rstrip("/") + "/predict")
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+    finally:
+        connection.close()
+    assert answer.status == 405 and answer.getheader("Access-Control-Allow-Origin") == "*"
+    assert body["error"] == "MethodNotAllowed"
+    answers.check_sentence(body["message"])
 
 
 def test_the_stack_is_healthy_afterwards(local_stack: LocalStack) -> None:

@@ -71,10 +71,15 @@ def check_answer(case: Case, answer: Answer) -> None:
     """Everything the contract says about ``case``'s answer."""
     assert answer.status == case.status, (case.id, answer.status, answer.body[:300])
     check_cors(answer)
-    check_body(answer)
     prediction_id = answer.headers.get("x-prediction-id", "")
     assert UUID7.fullmatch(prediction_id), answer.headers
     media = answer.headers.get("content-type", "")
+    if case.method == "HEAD" and not answer.body:  # over HTTP a HEAD answer has no body
+        assert media.startswith(JSON), media
+        assert int(answer.headers.get("content-length", "0")) > 0, answer.headers
+        assert answer.headers["allow"] == case.allow, answer.headers
+        return
+    check_body(answer)
     if case.answer == "error":
         assert media.startswith(JSON), media
         body = json.loads(answer.body)
@@ -217,6 +222,8 @@ def check_documented(method: str, path: str, answer: Answer) -> None:
     media = answer.headers.get("content-type", "").split(";")[0].strip()
     content = response.get("content", {})
     assert media in content, (media, list(content))
+    if method == "HEAD" and not answer.body:  # the headers alone, over HTTP
+        return
     body: Any = answer.body.decode("utf-8")
     if media == JSON:
         body = json.loads(body)

@@ -33,6 +33,11 @@ TEXT = "text/plain;charset=UTF-8"
 JSON = "application/json"
 REVIEW = "A wonderful film, superb acting, the best of the year."
 TOO_LONG = re.escape(f"The review is too long; the limit is {LIMIT} bytes.")
+# A JSON body over its raw cap (room for any review under LIMIT, however escaped): the
+# sentence leads with the review's limit, the one a sender acts on.
+BODY_TOO_LARGE = (
+    re.escape(f"The request body is too large: a review may be at most {LIMIT} ") + ".*"
+)
 
 # A UUIDv7 (RFC 9562), as the API issues prediction ids.
 UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -205,7 +210,6 @@ JSON_BODIES: list[tuple[str, str | None, bytes, int]] = [
         ("trailing-garbage", b'{"review": "great"} {}', 400),
         ("byte-order-mark", b'\xef\xbb\xbf{"review": "great"}', 200),
         ("invalid-utf8", b'{"review": "great \xff film"}', 400),
-        ("too-large", json.dumps({"review": "great " * 200_000}).encode(), 413),
         # Duplicate names: the last one wins, as in the browser's JSON.parse.
         ("duplicate-keys", b'{"review": "awful", "review": "great"}', 200),
         ("escaped", b'{"review": "\\u0067reat \\"film\\" \\/ \\\\ \\u0000"}', 200),
@@ -224,6 +228,11 @@ TOO_LONG_BODIES: list[tuple[str, str | None, bytes, int]] = [
         413,
     ),
     ("over-utf-8", TEXT, OVER_THE_LIMIT.encode(), 413),
+    # A text body is the review itself: however large, its 413 names the review's limit.
+    ("far-over-text", TEXT, b"great " * 200_000, 413),
+]
+JSON_TOO_LARGE: list[tuple[str, str | None, bytes, int]] = [
+    ("body-too-large", JSON, json.dumps({"review": "great " * 200_000}).encode(), 413),
 ]
 
 # -- /batch ----------------------------------------------------------------------------------
@@ -306,8 +315,10 @@ FEEDBACK: list[Case] = [
 
 # -- methods ---------------------------------------------------------------------------------
 
-NOT_POST = ("GET", "PUT", "PATCH", "DELETE")
-NOT_GET = ("POST", "PUT", "PATCH", "DELETE")
+# HEAD too: chalice's own 405 had no CORS header and no prediction id (its answer has no body
+# over HTTP, the headers say it all).
+NOT_POST = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
+NOT_GET = ("HEAD", "POST", "PUT", "PATCH", "DELETE")
 POST = "POST, OPTIONS"  # what the Allow header says: what the preflight allows
 GET = "GET, OPTIONS"
 
@@ -378,6 +389,7 @@ CASES: list[Case] = [
     *_both(RAW),
     *_both(JSON_BODIES),
     *_both(TOO_LONG_BODIES, message=TOO_LONG),
+    *_both(JSON_TOO_LARGE, message=BODY_TOO_LARGE),
     *BATCH,
     *FEEDBACK,
     *HINTS,
