@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training.aws import settings as aws_settings
 from training.commands import options
+from training.interrupts import stop_on_signals
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -122,24 +124,24 @@ def run(args: argparse.Namespace) -> int:
     from training.score.local import default_workers, score_reviews, start_early
 
     workers = args.workers or default_workers()
-    start_early(workers)
-    s3 = _s3_client(args) if args.input.startswith("s3://") else None
-    source = open_input(args.input, s3)
-    started = time.perf_counter()
-    progress = Progress(source, enabled=not args.no_progress)
-    try:
-        with ScoreWriter(args.output, fmt) as writer:
-            writer.write(
-                score_reviews(
-                    reviews_of(args, source),
-                    run_dir,
-                    workers=workers,
-                    on_chunk=progress.advance,
+    # `kill PID` stops the scoring as Ctrl-C does: the workers and the server they are
+    # forked from stop with it, and the output is left as OUTPUT.partial.
+    with stop_on_signals():
+        start_early(workers)
+        s3 = _s3_client(args) if args.input.startswith("s3://") else None
+        source = open_input(args.input, s3)
+        started = time.perf_counter()
+        progress = Progress(source, enabled=not args.no_progress)
+        try:
+            with ScoreWriter(args.output, fmt) as writer:
+                rows = score_reviews(
+                    reviews_of(args, source), run_dir, workers=workers, on_chunk=progress.advance
                 )
-            )
-    finally:
-        progress.close()
-        source.close()
+                with closing(rows):  # the workers stop here, not when the traceback goes
+                    writer.write(rows)
+        finally:
+            progress.close()
+            source.close()
     seconds = time.perf_counter() - started
     # A small input's time is mostly the workers' start-up: a rate from it says nothing.
     rate = f", {writer.rows / seconds:,.0f} reviews/s" if writer.rows >= RATE_MIN_ROWS else ""

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 from urllib.parse import urlsplit
 
 from devstack.stage_config import DEFAULT_MOTO_PORT, DEFAULT_RUNTIME_PORT
 from training.commands.options import port_number
+from training.interrupts import stop_on_signals
 from training.local_stack import LocalSettings, LocalStack
 from training.make_parent import watch_make_parent
 from training.pipeline import DEFAULT_DATA
@@ -82,15 +81,6 @@ def run(args: argparse.Namespace) -> int:
             return 2
         _train_first(args.artifacts, args.data)
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        # SIGTERM as Ctrl-C; and Ctrl-C even when started with SIGINT ignored (a shell's
-        # background job): both stop a start half-way as well as a running stack. Only the
-        # first one counts: a second must not cut short the clean-up it starts, wherever
-        # that runs (a failed start stops what it started itself).
-        for each in signals:
-            signal.signal(each, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
     settings = LocalSettings(
         artifacts_dir=args.artifacts,
         run=args.run,
@@ -105,33 +95,31 @@ def run(args: argparse.Namespace) -> int:
     )
     local = LocalStack(settings, progress=lambda msg: print(f"… {msg}", flush=True))
     code = 0
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, on_signal) for signum in signals}
     make_stopped = threading.Event()
-    watch_make_parent(make_stopped)  # `kill -INT <make's pid>` must stop us too
-    try:
-        local.start()
-        if args.services_only:
-            _print_services(local, settings)
-        else:
-            _print_running(local, settings)
-        dead = _watch(local)
-        print(
-            f"\nthe {dead} process stopped unexpectedly: see {settings.state_dir}/{dead}.log",
-            file=sys.stderr,
-            flush=True,
-        )
-        code = 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for signum in signals:  # a second Ctrl-C must not cut the clean-up short
-            signal.signal(signum, signal.SIG_IGN)
-        make_stopped.set()
-        print("stopping…", flush=True)
-        local.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    # SIGTERM as Ctrl-C, and Ctrl-C even when started with SIGINT ignored: both stop a start
+    # half-way as well as a running stack (a failed start stops what it started itself).
+    with stop_on_signals() as stopping:
+        watch_make_parent(make_stopped)  # `kill -INT <make's pid>` must stop us too
+        try:
+            local.start()
+            if args.services_only:
+                _print_services(local, settings)
+            else:
+                _print_running(local, settings)
+            dead = _watch(local)
+            print(
+                f"\nthe {dead} process stopped unexpectedly: see {settings.state_dir}/{dead}.log",
+                file=sys.stderr,
+                flush=True,
+            )
+            code = 1
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stopping.hold()  # a second Ctrl-C must not cut the clean-up short
+            make_stopped.set()
+            print("stopping…", flush=True)
+            local.stop()
     return code
 
 

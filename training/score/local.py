@@ -25,7 +25,7 @@ import multiprocessing.forkserver
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cached_property
@@ -36,6 +36,7 @@ from devstack import xgb_container
 from training import artifacts
 from training.artifacts import RunFiles, load_run
 from training.errors import CommandError
+from training.interrupts import deferred
 from training.score.inputs import Review
 from training.score.outputs import Scored
 from vocab_store import Encoder
@@ -179,7 +180,11 @@ def map_chunks(
     try:
         for chunk in chunks(reviews):
             texts = [r.text for r in chunk if r.text is not None]
-            pending.append((chunk, pool.submit(task, texts) if texts else None))
+            # Deferred: a submit may start a worker, and a Ctrl-C half-way through would
+            # leave the new process reading a truncated start-up message.
+            with deferred():
+                future = pool.submit(task, texts) if texts else None
+            pending.append((chunk, future))
             while len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield _done(pending.popleft())
         while pending:
@@ -239,8 +244,9 @@ def score_reviews(
     *,
     workers: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
-) -> Iterator[Scored]:
-    """Every review's output row, in input order; ``on_chunk(rows)`` after each chunk."""
+) -> Generator[Scored, None, None]:
+    """Every review's output row, in input order; ``on_chunk(rows)`` after each chunk.
+    Closing it early stops the workers."""
     # Checked here, where a damaged run is one clear sentence, not a worker dying.
     run = load_run(run_dir)
     band = run.vocabulary.uncertain
