@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,32 @@ def test_run_without_model_is_refused(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.count("\n") == 0 and "model.tar.gz" in err and "sentiment train" in err
+
+
+@pytest.mark.parametrize("alias", ["same", "relative", "hardlink", "symlink"])
+def test_output_over_its_own_input_is_refused_and_the_input_kept(
+    tmp_path: Path,
+    small_run: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    alias: str,
+) -> None:
+    source = tmp_path / "same.txt"
+    source.write_text("great\nawful\n")
+    monkeypatch.chdir(tmp_path)
+    output = {"same": str(source), "relative": "same.txt"}.get(alias, str(tmp_path / "other"))
+    if alias == "hardlink":
+        os.link(source, output)
+    elif alias == "symlink":
+        os.symlink(source, output)
+    code = main(
+        ["score", str(source), "--output", output, "--format", "jsonl", "--run", str(small_run)]
+        + ["--no-progress", "--workers", "1"]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "input file itself" in err
+    assert source.read_text() == "great\nawful\n"
 
 
 def test_pool_keeps_input_order_across_chunks(

@@ -113,9 +113,15 @@ def run(args: argparse.Namespace) -> int:
     """Score the input and write the output; a summary line on standard error."""
     from training import artifacts
     from training.score.inputs import open_input
-    from training.score.outputs import ScoreWriter, counted, output_format
+    from training.score.outputs import (
+        ScoreWriter,
+        counted,
+        output_format,
+        refuse_output_over_input,
+    )
 
     fmt = output_format(args.output, args.format)
+    refuse_output_over_input(args.input, args.output)
     run_dir = artifacts.resolve_run(args.artifacts, args.run)
     if args.sagemaker:
         from training.commands.score_sagemaker import run_sagemaker

@@ -58,6 +58,23 @@ def output_format(output: str, fmt: str | None) -> str:
     return chosen
 
 
+def refuse_output_over_input(source: str, output: str) -> None:
+    """Refuse an output that is the input itself (the same path, or another name of the same
+    file): the finished output would replace the reviews it was scored from."""
+    if output == "-" or source.startswith("s3://"):
+        return
+    same = Path(source).resolve() == Path(output).resolve()
+    try:
+        same = same or os.path.samefile(source, output)
+    except OSError:
+        pass  # one of them does not exist (yet): not the same file
+    if same:
+        raise UsageError(
+            f"--output {output} is the input file itself: scoring would overwrite the reviews; "
+            "choose another output name"
+        )
+
+
 def counted(rows: int, errors: int) -> str:
     """ "3 rows (1 error)": the summary's counts, each noun agreeing with its number."""
     return f"{rows:,} row{'' if rows == 1 else 's'} ({errors:,} error{'' if errors == 1 else 's'})"
