@@ -5,6 +5,7 @@ with the container's rules (tests/training_aws/training_job.py)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +124,14 @@ def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(
     assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
 
 
+@pytest.mark.parametrize("sdk", ["as-installed", "missing"])
 def test_train_sagemaker_names_a_missing_role_before_any_work(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    sdk: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from training.cli import main
 
+    if sdk == "missing":  # as without the aws extra, whether this venv has it or not
+        monkeypatch.setitem(sys.modules, "sagemaker.train", None)
     monkeypatch.setenv("SENTIMENT_BUCKET", BUCKET)
     monkeypatch.delenv("SENTIMENT_SAGEMAKER_ROLE", raising=False)
     code = main(["train", "--sagemaker", "--region", "us-east-1", "--artifacts", str(tmp_path)])

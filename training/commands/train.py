@@ -218,11 +218,12 @@ def _sagemaker_factory(args: argparse.Namespace, config: TrainConfig) -> Any:
     job_hyperparameters(
         LinearSentimentClassifier(**classifier_params(config)).xgb_params(), config.n_rounds
     )
-    import_sdk("sagemaker.train")
     settings = aws_settings.settings_from(args)
     bucket, role = settings.need_bucket(), settings.need_role()
     clients = AwsClients(settings.region)
     region = clients.region
+    # Last: a missing role or bucket is named whether the aws extra is installed or not.
+    import_sdk("sagemaker.train")
 
     def make(*, run_id: str, content_type: str, **params: Any) -> SageMakerClassifier:
         job = SageMakerTrainingSettings(
