@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training.errors import UsageError
-from vocab_store import Vocabulary, loads
+from vocab_store import VocabError, Vocabulary, loads
 
 if TYPE_CHECKING:
     import xgboost
@@ -111,6 +111,11 @@ def load_vocabulary(run_dir: Path) -> Vocabulary:
         return loads(path.read_bytes())
     except OSError as exc:
         raise UsageError(f"{path} is missing or unreadable ({exc})") from exc
+    except VocabError as exc:
+        raise UsageError(
+            f"{path} is not the file training wrote ({exc}): restore it from a copy, or train "
+            "a new run with `sentiment train`"
+        ) from exc
 
 
 def resolve_run(artifacts_dir: Path, run: str) -> Path:

@@ -71,6 +71,7 @@ def evaluate_run(
     from training.metrics import classification_metrics
 
     start = time.perf_counter()
+    artifacts.load_run(run_dir)  # a damaged run is refused before 25,000 reviews are read
     test = load_split(data_dir, "test")
     if limit is not None:
         test = sample(test, seed=seed, limit=limit)

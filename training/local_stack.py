@@ -25,7 +25,7 @@ from devstack.errors import DevstackError, PortInUseError
 from devstack.stack import Stack, StackSettings
 from devstack.stage_config import StagePorts, disagreement, read_ports, stage_variables
 from training import local_feedback
-from training.artifacts import load_vocabulary, resolve_run
+from training.artifacts import load_run, load_vocabulary, resolve_run
 from training.aws.deploy import DeployedEndpoint, DeployRequest, deploy_run
 from training.aws.naming import LOCAL_ROLE_ARN
 from training.aws.publish import Published, publish_run, wait_for_outcome
@@ -106,7 +106,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         s = self.settings
         ports = stand_in_ports(s)
-        run_dir = resolve_run(s.artifacts_dir, s.run)
+        # Checked whole before any process starts: an edited vocabulary is one sentence.
+        run_dir = load_run(resolve_run(s.artifacts_dir, s.run)).directory
         s.state_dir.mkdir(parents=True, exist_ok=True)
         config_js = s.state_dir / "config.js"
         stack = Stack(
