@@ -83,6 +83,11 @@ class LocalStack:
     vocabulary_version: int | None = None
 
     @property
+    def running(self) -> bool:
+        """Whether any of the stack's processes is started (and not stopped yet)."""
+        return self.stack is not None and bool(self.stack.processes)
+
+    @property
     def api_url(self) -> str:
         return self._stack().api_url
 
@@ -177,9 +182,7 @@ class LocalStack:
                 self.wait_serving(self.vocabulary_version, s.ready_timeout)
         except PortInUseError as exc:
             self.stop()
-            moved = " (`sentiment ports` moves moto and the runtime)"
-            hint = moved if exc.port in (ports.moto, ports.runtime) else ""
-            raise StackError(f"{exc}{hint}") from exc
+            raise StackError(_port_taken(exc, s, ports)) from exc
         except DevstackError as exc:
             self.stop()
             raise StackError(str(exc)) from exc
@@ -239,6 +242,21 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _port_taken(exc: PortInUseError, settings: LocalSettings, ports: StagePorts) -> str:
+    """The taken port's sentence, naming how to move that part: its option of ``sentiment
+    up``, or ``sentiment ports`` for moto and the runtime (the app's local stage names
+    theirs)."""
+    if exc.port in (ports.moto, ports.runtime):
+        how = "move moto and the runtime with `sentiment ports`"
+    else:
+        option = "--api-port" if exc.port == settings.api_port else "--web-port"
+        how = f"pass {option} with a free port"
+    return (
+        f"port {exc.port} on {exc.host} is already in use, so {exc.name} cannot start there: "
+        f"stop whatever listens on it, or {how}"
+    )
 
 
 def stand_in_ports(settings: LocalSettings) -> StagePorts:

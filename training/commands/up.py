@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             stopping.hold()  # a second Ctrl-C must not cut the clean-up short
             make_stopped.set()
-            print("stopping…", flush=True)
+            if local.running:  # a failed start has stopped what it started
+                print("stopping…", flush=True)
             local.stop()
     return code
 
