@@ -39,7 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.commands.feedback",
         "what people said about the API's answers; export it for review",
     ),
-    "stats": ("training.commands.stats", "the running local API's last minutes, from its log"),
+    "stats": (
+        "training.commands.stats",
+        "the local API's last minutes, from the log file `sentiment up` writes",
+    ),
     "deploy-api": (
         "training.commands.deploy_api",
         "chalice deploy, then API Gateway throttling and CORS on its own errors",

@@ -1,15 +1,17 @@
-"""The running local API's recent requests, summarised from its structured log lines.
+"""The local API's recent requests, summarised from its structured log lines.
 
 The API writes one Powertools JSON line per request (``"message": "request"``, see
 ``sentiment_api/chalicelib/observability.py``); ``sentiment up`` keeps chalice local's
 output in ``.devstack/api.log``. These are the figures the AWS dashboard shows (requests,
-p50/p99 latency, 4xx/5xx, the "not sure" rate, per model), for the terminal.
+p50/p99 latency, 4xx/5xx, the "not sure" rate, per model), for the terminal. The log
+outlives the stack: :func:`held_open` tells whether a process still writes it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,6 +123,35 @@ def read_log(path: Path, minutes: float, now: datetime) -> list[dict[str, Any]]:
     """The request records of the last ``minutes`` in the log at ``path``."""
     with path.open(encoding="utf-8", errors="replace") as fh:
         return request_lines(fh, now - timedelta(minutes=minutes))
+
+
+def held_open(path: Path) -> bool | None:
+    """Whether a live process holds ``path`` open (the stack's API still writing its log),
+    from ``/proc``; ``None`` where there is no ``/proc`` to ask."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    target = str(path.resolve())
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) == target for fd in (entry / "fd").iterdir()):
+                return True
+        except OSError:  # gone meanwhile, or another user's
+            continue
+    return False
+
+
+def ago(seconds: float) -> str:
+    """ "38 min": a rough age, in the unit a person would say it."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def _ms(value: float | None) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +13,7 @@ from typing import Any
 import pytest
 
 from training import stats
-from training.cli import main
+from training.cli import COMMANDS, main
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -103,3 +106,56 @@ def test_health_checks_are_counted_apart(
 def test_no_log_is_a_clear_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--state-dir", str(tmp_path)]) == 2
     assert "sentiment up" in capsys.readouterr().err
+
+
+def _request_log(path: Path, end: datetime, ages_s: tuple[float, ...]) -> None:
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "message": "request",
+                    "timestamp": (end - timedelta(seconds=age)).isoformat(),
+                    "status": 200,
+                    "latency_ms": 1.0,
+                    "endpoint": "sentiment-run",
+                    "label": "positive",
+                }
+            )
+            + "\n"
+            for age in ages_s
+        )
+    )
+
+
+def test_a_stopped_stacks_log_says_when_it_was_written_and_that_nothing_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "api.log"
+    written = datetime.now(UTC) - timedelta(minutes=38)
+    _request_log(log, written, (10, 20, 400))  # two in its last 5 minutes, one before
+    os.utime(log, (written.timestamp(), written.timestamp()))
+    assert main(["stats", "--state-dir", str(tmp_path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert f"from {log}, last written {written.astimezone():%H:%M} (38 min ago)" in first
+    assert "the stack that wrote it is not running" in first
+    assert first.endswith("before then: 2 requests")
+    assert "last 5 minutes of" not in first
+
+
+def test_a_log_a_process_writes_is_the_last_minutes_before_now(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "api.log"
+    _request_log(log, datetime.now(UTC), (10, 20, 400))
+    with log.open("a") as out:  # a real process holding it, as chalice local under `up` does
+        writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], stdout=out)
+    try:
+        assert main(["stats", "--state-dir", str(tmp_path)]) == 0
+    finally:
+        writer.kill()
+        writer.wait()
+    assert capsys.readouterr().out.splitlines()[0] == f"last 5 minutes of {log}: 2 requests"
+
+
+def test_the_help_does_not_promise_a_running_api() -> None:
+    assert "running" not in COMMANDS["stats"][1]
