@@ -205,22 +205,23 @@ class LinearSentimentClassifier:
         booster.set_param({"nthread": self.n_jobs})
         self.validation_booster_ = booster
         self.booster_ = booster
-        if self.refit:
-            rows = served_rows(X, y, X_val, y_val, sample_weight, refit_extra, refit=True)
-            self.booster_ = self._refit(rows, keeper.best_iteration + 1)
         self.best_iteration_ = int(keeper.best_iteration)
         self.best_score_ = float(keeper.best_score)
         self.evals_result_ = evals_result
         self.n_features_in_ = int(X.shape[1])
-        self.fit_seconds_ = time.perf_counter() - start
+        # The best round first: the refit that follows trains exactly that many rounds.
         log.info(
             "gblinear: best round %d of %d, validation logloss %.4f, error %.4f (%.1f s)",
             self.best_iteration_ + 1,
             len(evals_result["validation"]["logloss"]),
             self.best_score_,
             evals_result["validation"]["error"][self.best_iteration_],
-            self.fit_seconds_,
+            time.perf_counter() - start,
         )
+        if self.refit:
+            rows = served_rows(X, y, X_val, y_val, sample_weight, refit_extra, refit=True)
+            self.booster_ = self._refit(rows, keeper.best_iteration + 1)
+        self.fit_seconds_ = time.perf_counter() - start
         return self
 
     def _refit(self, rows: Rows, rounds: int) -> xgboost.Booster:

@@ -169,6 +169,11 @@ def train_run(
 
     # Checked before the minutes of loading and tokenising IMDB, so a bad file fails fast.
     extra = read_reviewed(config.extra_reviews) if config.extra_reviews else None
+    stopwords: tuple[str, ...] = ()
+    if config.remove_stopwords:
+        stopwords = read_stopwords(config.stopwords_path)
+        if config.keep_negations:
+            stopwords = without_negations(stopwords)
     train_all = load_split(config.data_dir, "train")
     test_all = load_split(config.data_dir, "test")
     fit_set, val_set = shuffled_split(
@@ -180,11 +185,6 @@ def train_run(
     test_set = sample(test_all, seed=config.seed, limit=config.test_limit)
     timings["load_seconds"] = time.perf_counter() - start
 
-    stopwords: tuple[str, ...] = ()
-    if config.remove_stopwords:
-        stopwords = read_stopwords(config.stopwords_path)
-        if config.keep_negations:
-            stopwords = without_negations(stopwords)
     settings = TokenizerSettings(
         stopwords=stopwords, stemmer=config.stemmer, ngram_range=(1, config.ngram_max)
     )
@@ -261,7 +261,7 @@ def train_run(
         band,
         in_band["uncertain"],
         in_band["count"],
-        in_band["accuracy_rest"],
+        "-" if in_band["accuracy_rest"] is None else f"{in_band['accuracy_rest']:.4f}",
     )
     vocab = replace(
         vocab,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,11 @@ from training.cli import COMMANDS, build_parser, main
 
 
 def test_train_then_evaluate_latest(
-    tmp_path: Path, imdb_sample: Path, token_cache: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    imdb_sample: Path,
+    token_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     art = tmp_path / "artifacts"
     args = ["--data", str(imdb_sample), "--stopwords", str(STOPWORDS), "--artifacts", str(art)]
@@ -38,6 +43,14 @@ def test_train_then_evaluate_latest(
     (run,) = [p for p in art.iterdir() if p.name != "latest"]
     assert (art / "latest").resolve() == run
     assert "does not replace" not in out
+    # The training log reads in order (the best round, then the refit of that many rounds),
+    # with figures a person reads (4 decimals).
+    said = [r.getMessage() for r in caplog.records]
+    best = next(i for i, m in enumerate(said) if "best round" in m)
+    refit = next(i for i, m in enumerate(said) if m.startswith("refit:"))
+    assert best < refit
+    (band,) = [m for m in said if "accuracy on the rest" in m]
+    assert re.search(r"accuracy on the rest (-|\d\.\d{4})$", band), band
 
     code = main(
         [
@@ -74,6 +87,19 @@ def test_a_quick_run_does_not_replace_latest_and_says_so(
     assert (art / "latest").resolve() == default  # untouched
     assert f"still {default.name}" in out and "does not replace" in out
     assert f"sentiment up --run {quick.name}" in out and "--set-latest" in out
+
+
+def test_a_missing_stopword_list_is_named_before_the_data_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "stopwords.txt"
+    code = main(
+        ["train", "--data", str(tmp_path / "no-imdb"), "--artifacts", str(tmp_path / "a")]
+        + ["--remove-stopwords", "--stopwords", str(missing)]
+    )
+    err = capsys.readouterr().err
+    assert code != 0
+    assert str(missing) in err and "train.jsonl.gz" not in err
 
 
 def test_missing_data_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
