@@ -22,7 +22,7 @@ from training.errors import DataError, UsageError
 from training.evaluate import serving_probabilities
 from training.score import inputs, local
 from training.score.inputs import MAX_REVIEW_BYTES, read_reviews
-from training.score.outputs import counted, output_format
+from training.score.outputs import counted, output_format, plural
 from vocab_store import Encoder
 from vocab_store.labels import label
 
@@ -303,6 +303,12 @@ def test_unknown_output_extension_is_refused_naming_the_known_ones(output: str) 
 )
 def test_summary_counts_agree_with_their_numbers(rows: int, errors: int, said: str) -> None:
     assert counted(rows, errors) == said
+
+
+@pytest.mark.parametrize(("count", "said"), [(1, "1 shard"), (3, "3 shards"), (0, "0 shards")])
+def test_the_sagemaker_summary_counts_shards_in_agreement(count: int, said: str) -> None:
+    # "3 rows in 1 shards" was what --sagemaker said for a small input.
+    assert plural(count, "shard") == said
 
 
 def test_a_tiny_input_shows_its_time_not_a_rate(

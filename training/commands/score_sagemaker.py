@@ -25,7 +25,7 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
     from training.commands.score import Progress, reviews_of
     from training.score.inputs import open_input
     from training.score.local import default_workers, encode_task, map_chunks
-    from training.score.outputs import ScoreWriter, counted
+    from training.score.outputs import ScoreWriter, counted, plural
     from training.score.shards import ShardWriter, join, read_answers
 
     settings = aws_settings.settings_from(args)
@@ -65,7 +65,8 @@ def run_sagemaker(args: argparse.Namespace, run_dir: Path, fmt: str) -> int:
         answers: dict[int, Path] = {}
         if rows:
             say(
-                f"{sum(rows):,} rows in {len(rows)} shards of at most {bt.SHARD_BYTES:,} bytes "
+                f"{plural(sum(rows), 'row')} in {plural(len(rows), 'shard')} of at most "
+                f"{bt.SHARD_BYTES:,} bytes "
                 f"under s3://{plan.bucket}/{plan.input_prefix}"
             )
             if role is not None:

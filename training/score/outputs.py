@@ -75,9 +75,14 @@ def refuse_output_over_input(source: str, output: str) -> None:
         )
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 shard", "3 shards": a count with its noun agreeing."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def counted(rows: int, errors: int) -> str:
     """ "3 rows (1 error)": the summary's counts, each noun agreeing with its number."""
-    return f"{rows:,} row{'' if rows == 1 else 's'} ({errors:,} error{'' if errors == 1 else 's'})"
+    return f"{plural(rows, 'row')} ({plural(errors, 'error')})"
 
 
 class ScoreWriter:
