@@ -43,5 +43,11 @@ def run(args: argparse.Namespace) -> int:
             raise AwsError(f"chalice package failed (exit {done.returncode})")
     old, new = relax_required_version(out)
     print(f"{out / TEMPLATE}: required_version {old!r} -> {new!r} (current Terraform accepts it)")
-    print(f"next: cd {out} && terraform init && terraform apply")
+    # docs/aws.md: the template leaves out what Chalice has no setting for.
+    print(
+        "next:\n"
+        f"  cd {out} && terraform init && terraform apply\n"
+        f"  sentiment deploy-api --stage {args.stage} --skip-chalice   (API Gateway throttling "
+        "and CORS on its own errors, which the template leaves out)"
+    )
     return 0
