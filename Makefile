@@ -11,11 +11,15 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: demo test bench lint typecheck fmt install chromium clean help
 
 help:
-	@echo "make demo   - run the product locally (trains first if there is no model yet)"
-	@echo "make test   - lint, type-check and run the tests"
-	@echo "make bench  - print the benchmark figures"
-	@echo "make lint   - ruff (lint rules and formatting)"
-	@echo "make clean  - remove the virtualenv and caches (keeps artifacts/)"
+	@echo "make demo      - run the product locally (trains first if there is no model yet)"
+	@echo "make test      - lint, type-check and run the tests"
+	@echo "make bench     - print the benchmark figures"
+	@echo "make install   - create .venv with the project and its dev tools"
+	@echo "make lint      - ruff (lint rules and formatting)"
+	@echo "make typecheck - mypy"
+	@echo "make fmt       - format the code and apply ruff's fixes"
+	@echo "make chromium  - install Debian's chromium for the page's browser tests"
+	@echo "make clean     - remove the virtualenv and caches (keeps artifacts/)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
