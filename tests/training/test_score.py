@@ -110,9 +110,11 @@ def test_bad_rows_become_error_rows_in_place(tmp_path: Path, small_run: Path) ->
     code, out = _score(tmp_path, small_run, source, "out.jsonl")
     assert code == 0
     rows = _jsonl_rows(out)
-    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
-    errors = {r["id"]: r.get("error") for r in rows}
+    # The input's ids; the lines with none readable have none (their errors name the line).
+    assert [r["id"] for r in rows] == [1, 2, 3, 4, None, 6, None, 8]
+    errors = dict(enumerate((r.get("error") for r in rows), start=1))
     assert errors[1] is None and errors[8] is None
+    assert "line 5" in errors[5] and "line 7" in errors[7]
     assert "UTF-8" in errors[2]
     assert "empty" in errors[3]
     assert f"{MAX_REVIEW_BYTES}-byte limit" in errors[4]
@@ -136,6 +138,19 @@ def test_csv_row_not_utf8_and_short_row(tmp_path: Path, small_run: Path) -> None
     assert rows[0]["error"] == "" and rows[0]["label"] in ("positive", "negative")
     assert "UTF-8" in rows[1]["error"] and rows[1]["probability"] == ""
     assert "'text'" in rows[2]["error"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_ids_are_the_inputs_or_line_numbers_never_both(fmt: str) -> None:
+    # "r6" then 7 in one output was the old way: a row whose id cannot be read has none.
+    with_ids = {
+        "jsonl": b'{"id": "r1", "text": "fine"}\n{not json\n{"text": "no id"}\n',
+        "csv": b'id,text\nr1,fine\n"r2,"open" quote\n\xff,bad id\n',
+    }[fmt]
+    ids = [r.id for r in read_reviews(io.BytesIO(with_ids), fmt)]
+    assert ids == ["r1", None, None]
+    without = {"jsonl": b'{"text": "fine"}\n{not json\n', "csv": b'text\nfine\n"open\n'}[fmt]
+    assert [r.id for r in read_reviews(io.BytesIO(without), fmt)] == [1, 2]
 
 
 def test_a_hostile_line_is_skipped_not_held(tmp_path: Path) -> None:
@@ -249,7 +264,7 @@ def test_a_damaged_run_is_one_sentence_before_any_worker_starts(
 def test_csv_quote_left_open_is_an_error_row_naming_its_line() -> None:
     data = b'id,text\n0,fine\n1,"great film\n2,awful film\n3,boring\n'
     rows = list(read_reviews(io.BytesIO(data), "csv"))
-    assert [(r.id, r.text) for r in rows] == [("0", "fine"), (2, None)]
+    assert [(r.id, r.text) for r in rows] == [("0", "fine"), (None, None)]
     assert "line 3" in (rows[1].error or "") and "never closed" in (rows[1].error or "")
 
 
@@ -258,7 +273,7 @@ def test_csv_text_after_a_closing_quote_is_an_error_row_and_reading_goes_on() ->
     rows = list(read_reviews(io.BytesIO(data), "csv"))
     assert [r.text for r in rows] == [None, "quoted, ok\nacross lines", "dull"]
     assert "line 2" in (rows[0].error or "")
-    assert [r.id for r in rows] == [1, "2", "3"]
+    assert [r.id for r in rows] == [None, "2", "3"]
 
 
 def test_csv_row_with_more_fields_than_the_header_is_an_error_row() -> None:

@@ -7,8 +7,8 @@ Nothing is read whole: lines are read with a length cap, so a hostile line costs
 cap in memory, and the rest of it is skipped.
 
 - **JSON Lines**: one object per line; the review is ``text_field``, the id ``id_field``
-  (optional: the line number when absent). A blank line is an error row, so ids by line
-  number stay true.
+  (optional: line numbers when the first object has no such field). A blank line is an
+  error row, so ids by line number stay true. Ids never mix: see :func:`_without_id`.
 - **CSV** (RFC 4180, Python's ``csv`` module): a header row names the columns; text and id
   are found by name. UTF-8 with or without a byte-order mark; bytes that are not UTF-8 make
   that row an error row. The id defaults to the record's number (1 = first data row).
@@ -29,7 +29,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -122,38 +122,68 @@ def read_jsonl(
     max_bytes: int = MAX_REVIEW_BYTES,
     source: str = "the input",
 ) -> Iterator[Review]:
-    """JSON Lines: ``text_field`` of each object; ``id_field`` (default ``id`` when present)."""
+    """JSON Lines: ``text_field`` of each object; ``id_field`` (default ``id`` when the first
+    object has one). See :func:`_without_id` for rows whose id cannot be read."""
     cap = JSON_ESCAPE_FACTOR * max_bytes + LINE_SLACK
-    checked = False
+    # Whether the input has ids: known from --id-field, else from its first object. Error
+    # rows before that object wait for the answer (they hold no text).
+    has_ids: bool | None = True if id_field else None
+    waiting: list[Review] = []
     for number, (line, whole) in enumerate(_lines(stream, cap), start=1):
-        if not whole:
-            yield Review(number, number, None, f"the line is over the {cap}-byte limit")
-            continue
-        if number == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8) :]
-        try:
-            record = json.loads(line)
-        except UnicodeDecodeError:
-            yield Review(number, number, None, "the line is not valid UTF-8 text")
-            continue
-        except (ValueError, RecursionError):
-            error = "the line is empty" if not line.strip() else "the line is not valid JSON"
-            yield Review(number, number, None, error)
-            continue
-        if not isinstance(record, dict):
-            yield Review(number, number, None, "the line is not a JSON object")
-            continue
-        if not checked:
+        error, record = _parse_line(line, whole, number, cap)
+        if record is not None and has_ids is None:
             _check_fields(record, text_field, id_field, source)
-            checked = True
-        id_ = record.get(id_field or "id", number)
-        if isinstance(id_, dict | list) or id_ is None:
-            id_ = number
-        text = record.get(text_field)
-        if not isinstance(text, str):
-            yield Review(number, id_, None, f"the record has no {text_field!r} string")
+            has_ids = (id_field or "id") in record
+            yield from (_without_id(r, has_ids, r.position) for r in waiting)
+            waiting.clear()
+        if record is None:
+            bad = Review(number, number, None, error)
+            if has_ids is None:
+                waiting.append(bad)
+            else:
+                yield _without_id(bad, has_ids, number)
             continue
-        yield _review(number, id_, text, max_bytes)
+        id_ = record.get(id_field or "id") if has_ids else number
+        if isinstance(id_, dict | list) or (isinstance(id_, str) and _ESCAPED_BYTE.search(id_)):
+            id_ = None  # not an id that can be written back
+        text = record.get(text_field)
+        if isinstance(text, str):
+            review = _review(number, id_, text, max_bytes)
+        else:
+            review = Review(number, id_, None, f"the record has no {text_field!r} string")
+        yield review if id_ is not None else _without_id(review, True, number)
+    yield from waiting  # no object at all: no ids, line numbers
+
+
+def _parse_line(
+    line: bytes, whole: bool, number: int, cap: int
+) -> tuple[str | None, dict[str, Any] | None]:
+    """A JSON Lines line's object, or why it has none."""
+    if not whole:
+        return f"the line is over the {cap}-byte limit", None
+    if number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[len(codecs.BOM_UTF8) :]
+    try:
+        # Bytes that are not UTF-8 stay as escapes: the id around them is still read, and
+        # the text is refused as the API refuses it (check_review).
+        record = json.loads(line.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError):
+        return ("the line is empty" if not line.strip() else "the line is not valid JSON"), None
+    if not isinstance(record, dict):
+        return "the line is not a JSON object", None
+    return None, record
+
+
+def _without_id(review: Review, has_ids: bool, line: int) -> Review:
+    """The one id rule: in an input with ids, a row whose id cannot be read has none
+    (``null``; an error then names the row's ``line``), so the input's ids never mix with
+    numbers; in an input without ids every row's id is its line or record number."""
+    if not has_ids:
+        return review
+    error = review.error
+    if error is not None and not re.search(r"\bline \d", error):
+        error = f"{error} (line {line})"
+    return replace(review, id=None, error=error)
 
 
 def _check_fields(
@@ -192,6 +222,7 @@ def read_csv(
     text_col = _column(header, text_field, "--text-field", source)
     id_name = id_field or ("id" if "id" in header else None)
     id_col = None if id_name is None else _column(header, id_name, "--id-field", source)
+    has_ids = id_col is not None
     number = 0
     while True:
         number += 1
@@ -199,15 +230,17 @@ def read_csv(
         try:
             row = _next_record(reader, source)
         except _BadRecord as bad:
-            yield Review(number, number, None, bad.reason(start))
+            yield _without_id(Review(number, number, None, bad.reason(start)), has_ids, start)
             continue
         if row is None:
             return
-        id_: Any = row[id_col] if id_col is not None and id_col < len(row) else number
-        if isinstance(id_, str) and _ESCAPED_BYTE.search(id_):
-            id_ = number
+        id_: Any = number
+        if id_col is not None:  # the column's text; none when the row has no readable one
+            id_ = row[id_col] if id_col < len(row) else None
+            if id_ is not None and _ESCAPED_BYTE.search(id_):
+                id_ = None
         if len(row) > len(header):
-            yield Review(
+            review = Review(
                 number,
                 id_,
                 None,
@@ -215,9 +248,10 @@ def read_csv(
                 f"{len(header)}; quote a text that holds commas",
             )
         elif text_col >= len(row):
-            yield Review(number, id_, None, f"the row has no {text_field!r} value")
+            review = Review(number, id_, None, f"the row has no {text_field!r} value")
         else:
-            yield _review(number, id_, row[text_col], max_bytes)
+            review = _review(number, id_, row[text_col], max_bytes)
+        yield review if id_ is not None else _without_id(review, True, start)
 
 
 class _BadRecord(Exception):
