@@ -14,7 +14,6 @@ from typing import Any
 from chalicelib.errors import (
     ApiError,
     BadJson,
-    BadRequest,
     EmptyReview,
     NotUtf8,
     PayloadTooLarge,
@@ -206,13 +205,16 @@ def batch_request(body: bytes, content_type: str | None, max_bytes: int) -> list
             f'The JSON body must be {{"reviews": [...]}} with 1 to {MAX_BATCH} review strings.'
         )
     items: list[str | ApiError] = []
-    for review in reviews:
+    for index, review in enumerate(reviews):
+        # Each sentence names its item (the answer's index); the codes are the single
+        # review's: a wrong shape is BadJson, as it is for {"review": 7}.
+        item = f"Review {index}"
         if not isinstance(review, str):
-            items.append(BadRequest("This review is not a string."))
+            items.append(BadJson(f"{item} is not a string; send each review as its text."))
         elif _utf8_size(review) > max_bytes:
-            items.append(_too_large(max_bytes))
+            items.append(PayloadTooLarge(f"{item} is too long; the limit is {max_bytes} bytes."))
         elif not review.strip():
-            items.append(EmptyReview())
+            items.append(EmptyReview(f"{item} is empty; send the review's text."))
         else:
             items.append(review)
     return items

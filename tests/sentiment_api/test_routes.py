@@ -101,6 +101,11 @@ def test_batch_answers_by_index_with_per_item_errors(
     assert [r["index"] for r in results] == [0, 1, 2, 3]
     assert results[0]["sentiment"] == 0 and results[2]["sentiment"] == 1
     assert results[1]["status"] == 400 and results[3]["status"] == 400
+    # Each item's sentence names it; a wrong shape is BadJson, as for {"review": 7}.
+    assert (results[1]["error"], results[3]["error"]) == ("EmptyReview", "BadJson")
+    assert results[1]["message"].startswith("Review 1 is empty")
+    assert results[3]["message"].startswith("Review 3 is not a string")
+    assert "request body" not in results[1]["message"]
     assert response.json_body["vocabulary_version"] == 3
     runtime.stub.assert_no_pending_responses()  # one multi-row call
 
