@@ -93,8 +93,11 @@ def test_children_die_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None:
         import os, sys, time, pathlib
         from devstack.processes import ManagedProcess, ProcessSpec, file_ready
         marker = pathlib.Path({str(pid_file)!r})
-        code = ("import os, pathlib, time; pathlib.Path(%r).write_text(str(os.getpid())); "
-                "time.sleep(60)" % str(marker))
+        # Written whole, then renamed: file_ready sees the file, and the test reads it,
+        # only once the pid is in it (a plain write_text was read empty now and then).
+        code = ("import os, pathlib, time; tmp = pathlib.Path(%r + '.tmp'); "
+                "tmp.write_text(str(os.getpid())); os.replace(tmp, %r); "
+                "time.sleep(60)" % (str(marker), str(marker)))
         spec = ProcessSpec("orphan", [sys.executable, "-c", code], {{"PATH": os.defpath}},
                            ready=file_ready(marker), ready_timeout=15)
         ManagedProcess(spec, pathlib.Path({str(tmp_path / "child.log")!r})).start()
