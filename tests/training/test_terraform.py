@@ -50,9 +50,12 @@ def test_the_packaged_template_is_accepted_by_current_terraform(
     old = printed.split("required_version ", 1)[1].split(" -> ")[0].strip("'")
     assert "<" in old  # what chalice wrote, and what this step fixed
     # The next steps are docs/aws.md's: Terraform, then the gateway settings it leaves out.
-    steps = printed.split("next:", 1)[1]
-    assert steps.index("terraform apply") < steps.index("sentiment deploy-api --stage dev")
-    assert "--skip-chalice" in steps
+    steps = printed.split("next, from this folder:", 1)[1]
+    assert steps.index(f"terraform -chdir={built.resolve()} apply") < steps.index(
+        "sentiment deploy-api --stage dev"
+    )
+    assert f'--rest-api-id "$(terraform -chdir={built.resolve()} output -raw RestAPIId)"' in steps
+    assert "RestAPIId" in template["output"]  # the output that step reads
 
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not installed: the template's text was checked")

@@ -112,3 +112,22 @@ def test_the_chalice_deploy_command_is_one_chalice_accepts() -> None:
         [*argv, "--help"], cwd=APP_DIR, env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_deploy_api_sets_up_an_api_terraform_deployed(
+    apigateway: Any, rest_api: str, tmp_path: Path
+) -> None:
+    """`sentiment package` then Terraform: no .chalice/deployed/ record, the API named by
+    the template's RestAPIId output instead."""
+    project = tmp_path / "sentiment_api"
+    (project / ".chalice").mkdir(parents=True)
+    (project / "app.py").write_text("")
+    shutil.copy(REPO / "sentiment_api" / ".chalice" / "config.json", project / ".chalice")
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="sentiment-api-dev")
+    web = tmp_path / "web"
+    web.mkdir()
+    argv = ["deploy-api", "--stage", "dev", "--rest-api-id", rest_api, "--region", "us-east-1"]
+    assert main([*argv, "--project-dir", str(project), "--web-dir", str(web), "--rate", "5"]) == 0
+    assert gateway_settings(apigateway, rest_api, "api").rate_limit == 5.0
+    url = f"https://{rest_api}.execute-api.us-east-1.amazonaws.com/api/"
+    assert url in (web / "config.js").read_text()

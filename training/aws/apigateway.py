@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from training.aws.clients import AWS_ERRORS, translate
 from training.errors import UsageError
@@ -81,9 +81,27 @@ def deployed_api(project_dir: Path, stage: str) -> DeployedApi:
     apis = [r for r in deployed.get("resources", []) if r.get("resource_type") == "rest_api"]
     if not apis:
         raise UsageError(f"{path} records no REST API; is stage {stage} deployed?")
+    return DeployedApi(apis[0]["rest_api_id"], apis[0]["rest_api_url"], _stage_name(config, stage))
+
+
+def named_api(project_dir: Path, stage: str, rest_api_id: str, region: str) -> DeployedApi:
+    """A REST API deployed by other means than ``chalice deploy`` (Terraform from ``sentiment
+    package``: ``terraform output -raw RestAPIId``), with the stage name and URL Chalice's
+    template gives it."""
+    config_path = project_dir / ".chalice" / "config.json"
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the Chalice project's {config_path}: {exc}") from exc
+    stage_name = _stage_name(config, stage)
+    url = f"https://{rest_api_id}.execute-api.{region}.amazonaws.com/{stage_name}/"
+    return DeployedApi(rest_api_id, url, stage_name)
+
+
+def _stage_name(config: dict[str, Any], stage: str) -> str:
+    """The API Gateway stage a Chalice stage deploys to (``api`` unless configured)."""
     stage_config = config.get("stages", {}).get(stage, {})
-    stage_name = stage_config.get("api_gateway_stage") or config.get("api_gateway_stage") or "api"
-    return DeployedApi(apis[0]["rest_api_id"], apis[0]["rest_api_url"], stage_name)
+    return str(stage_config.get("api_gateway_stage") or config.get("api_gateway_stage") or "api")
 
 
 def apply_gateway_settings(

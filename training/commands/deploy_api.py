@@ -40,6 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--skip-chalice", action="store_true", help="only apply the limits to a deployed stage"
     )
     parser.add_argument(
+        "--rest-api-id",
+        help="the REST API to set up when chalice did not deploy it (Terraform from `sentiment "
+        "package`: `terraform output -raw RestAPIId`); implies --skip-chalice",
+    )
+    parser.add_argument(
         "--feedback-days",
         type=int,
         default=DEFAULT_RETENTION_DAYS,
@@ -50,7 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import subprocess
 
-    from training.aws.apigateway import apply_gateway_settings, deployed_api, write_web_config
+    from training.aws.apigateway import (
+        apply_gateway_settings,
+        deployed_api,
+        named_api,
+        write_web_config,
+    )
     from training.aws.clients import AwsClients
     from training.errors import AwsError
 
@@ -58,13 +68,16 @@ def run(args: argparse.Namespace) -> int:
     command = chalice_command(args.project_dir)
     clients = AwsClients(args.region)
     clients.require_credentials()  # chalice would print a traceback instead
-    if not args.skip_chalice:
+    if not (args.skip_chalice or args.rest_api_id):
         print(f"chalice deploy --stage {args.stage}  (in {args.project_dir})")
         argv, env = chalice_deploy_command(command, args.stage, args.region)
         done = subprocess.run(argv, cwd=args.project_dir, env=env)
         if done.returncode != 0:
             raise AwsError(f"chalice deploy --stage {args.stage} failed (exit {done.returncode})")
-    api = deployed_api(args.project_dir, args.stage)
+    if args.rest_api_id:
+        api = named_api(args.project_dir, args.stage, args.rest_api_id, clients.region)
+    else:
+        api = deployed_api(args.project_dir, args.stage)
     apply_gateway_settings(clients.apigateway, api.rest_api_id, api.stage_name, limits)
     print(
         f"API Gateway {api.rest_api_id}/{api.stage_name}: throttled at {limits.rate_limit:g} "

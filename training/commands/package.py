@@ -43,11 +43,13 @@ def run(args: argparse.Namespace) -> int:
             raise AwsError(f"chalice package failed (exit {done.returncode})")
     old, new = relax_required_version(out)
     print(f"{out / TEMPLATE}: required_version {old!r} -> {new!r} (current Terraform accepts it)")
-    # docs/aws.md: the template leaves out what Chalice has no setting for.
+    # docs/aws.md: Terraform, then what the template leaves out; run from here, where
+    # deploy-api finds the Chalice project and the page.
     print(
-        "next:\n"
-        f"  cd {out} && terraform init && terraform apply\n"
-        f"  sentiment deploy-api --stage {args.stage} --skip-chalice   (API Gateway throttling "
-        "and CORS on its own errors, which the template leaves out)"
+        "next, from this folder:\n"
+        f"  terraform -chdir={out} init && terraform -chdir={out} apply\n"
+        f"  sentiment deploy-api --stage {args.stage} --rest-api-id "
+        f'"$(terraform -chdir={out} output -raw RestAPIId)"   (API Gateway throttling and '
+        "CORS on its own errors, the dashboard and alarm: what the template leaves out)"
     )
     return 0
