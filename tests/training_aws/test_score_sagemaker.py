@@ -238,3 +238,24 @@ def test_join_after_shuffled_shard_order(libsvm_run: Path, tmp_path: Path) -> No
     short = {**answers, 1: answers[1][:-1]}
     with pytest.raises(AwsError, match="shard 1"):
         list(join(spool.read_text().splitlines(), short.__getitem__, rows))
+
+
+def test_join_labels_a_review_without_known_terms_uncertain(
+    libsvm_run: Path, tmp_path: Path
+) -> None:
+    # The API answers "uncertain" for a review with no known term whatever its probability
+    # (it is only the intercept); the --sagemaker join must say the same, band or no band.
+    plan = bt.plan_transform(
+        load_run(libsvm_run), bucket=BUCKET, instance_type="ml.m5.large", instance_count=1
+    )
+    reviews = [Review(i + 1, f"id{i}", f"row {i}") for i in range(3)]
+    recorder = _Recorder()
+    spool = tmp_path / "spool.jsonl"
+    with spool.open("w") as fh:
+        writer = ShardWriter(plan, recorder, fh)
+        writer.add(reviews, (b"1:0.5\n1:0\n2:0.5", [True, False, True]))
+        rows = writer.close()
+    answers = {0: [0.9, 0.9, 0.1]}
+    joined = list(join(spool.read_text().splitlines(), answers.__getitem__, rows))
+    assert [r.label for r in joined] == ["positive", "uncertain", "negative"]
+    assert [r.probability for r in joined] == [0.9, 0.9, 0.1]

@@ -60,9 +60,10 @@ class ShardWriter:
                 self._upload()
             self._buffer.append(row)
             self._size += len(row) + 1
-            self._spool.write(
-                json.dumps({"id": review.id, "shard": len(self.rows_per_shard)}) + "\n"
-            )
+            record = {"id": review.id, "shard": len(self.rows_per_shard)}
+            if not has_terms:
+                record["known"] = False  # no known term: "uncertain", whatever p is
+            self._spool.write(json.dumps(record) + "\n")
 
     def close(self) -> list[int]:
         """Upload the last shard; the number of rows of each shard."""
