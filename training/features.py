@@ -2,7 +2,9 @@
 
 - :func:`tokenised` turns texts into stemmed, stopword-free words with
   :class:`vocab_store.Tokenizer` and caches them on disk (``.npz`` without pickles), keyed by
-  the data checksum and the tokenizer settings, so a second run skips the slow part.
+  the data checksum and the tokenizer settings, so a second run skips the slow part. The
+  cache also holds where each sentence begins among a review's words
+  (:func:`vocab_store.explain.sentence_starts`), from which the sentence rows are built.
 - :func:`fit_vocabulary` builds the vocabulary on the training split with
   :func:`vocab_store.build_vocabulary` and adds per-term weights.
 - :func:`encode_matrix` builds a CSR matrix from :meth:`vocab_store.Encoder.vector`, the very
@@ -18,15 +20,17 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vocab_store import Encoder, Tokenizer, TokenizerSettings, Vocabulary, build_vocabulary
 from vocab_store.encode import SparseVector
+from vocab_store.explain import sentence_starts
 from vocab_store.text import ngrams
 
 if TYPE_CHECKING:
+    import numpy as np
     import scipy.sparse
 
     from training.data import Reviews
@@ -60,13 +64,39 @@ class PretokenizedTokenizer(Tokenizer):
     real tokenizer. N-grams and encoding stay in ``vocab_store``.
     """
 
-    def __init__(self, settings: TokenizerSettings, known: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        settings: TokenizerSettings,
+        known: dict[str, list[str]],
+        sentences: dict[str, list[int]] | None = None,
+    ) -> None:
         super().__init__(settings)
         self._known = known
+        self._sentences = sentences or {}
 
     def words(self, text: str) -> list[str]:
         words = self._known.get(text)
         return list(words) if words is not None else super().words(text)
+
+    def sentence_words(self, text: str) -> tuple[list[str], list[int]] | None:
+        """The words of ``text`` and where each of its sentences begins among them
+        (:func:`vocab_store.explain.sentence_starts`), when the cache holds them."""
+        starts = self._sentences.get(text)
+        return None if starts is None else (self._known[text], starts)
+
+
+@dataclass
+class Known:
+    """What the token cache gave for some texts: each text's words and, where the cache
+    holds them, where its sentences begin among those words."""
+
+    words: dict[str, list[str]] = field(default_factory=dict)
+    sentences: dict[str, list[int]] = field(default_factory=dict)
+
+    def update(self, other: Known) -> None:
+        """Add ``other``'s texts."""
+        self.words.update(other.words)
+        self.sentences.update(other.sentences)
 
 
 def _settings_key(settings: TokenizerSettings) -> dict[str, Any]:
@@ -78,15 +108,22 @@ def _settings_key(settings: TokenizerSettings) -> dict[str, Any]:
 
 def _tokenizer_code() -> str:
     # Settings do not capture every detail of the code (fast paths, fold tables), so the
-    # tokenizer's own source is part of the key: editing it invalidates the cache.
+    # tokenizer's own source is part of the key, and the sentence cutter's (with the token
+    # spans it cuts at): editing either invalidates the cache.
+    import vocab_store.explain
+    import vocab_store.spans
     import vocab_store.text
 
-    return hashlib.sha256(Path(vocab_store.text.__file__).read_bytes()).hexdigest()
+    digest = hashlib.sha256(b"words+sentences")
+    for module in (vocab_store.text, vocab_store.spans, vocab_store.explain):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
 
 
 def cache_key(checksum: str, settings: TokenizerSettings) -> str:
     """Cache file stem for documents with ``checksum`` tokenised with ``settings`` by this
-    version of ``vocab_store.text`` and of nltk (whose stemmer it uses)."""
+    version of ``vocab_store``'s tokenizer and sentence cutter and of nltk (whose stemmer
+    it uses)."""
     from importlib.metadata import version
 
     blob = json.dumps(
@@ -103,8 +140,10 @@ def tokenised(
     *,
     progress: bool = True,
     label: str = "tokenise",
-) -> list[list[str]]:
-    """The words (:meth:`Tokenizer.words`) of each text, from the cache when it has them.
+) -> tuple[list[list[str]], list[list[int] | None]]:
+    """The words (:meth:`Tokenizer.words`) of each text and where its sentences begin among
+    them (:func:`vocab_store.explain.sentence_starts`; ``None`` for a text whose sentence
+    words are not exactly its words), from the cache when it has them.
 
     The cache is an ``.npz`` of a word table and integer ids, loaded with
     ``allow_pickle=False``; it is written atomically and a damaged one is rebuilt.
@@ -118,18 +157,32 @@ def tokenised(
                 table = data["table"].tolist()
                 ids = data["ids"].tolist()
                 offsets = data["offsets"].tolist()
-            if len(offsets) == len(texts) + 1:
+                starts = data["starts"].tolist()
+                cuts = data["sentences"].tolist()
+            if len(offsets) == len(texts) + 1 == len(cuts):
                 log.info("%s: %d documents from cache %s", label, len(texts), path.name)
-                return [[table[i] for i in ids[a:b]] for a, b in itertools.pairwise(offsets)]
+                docs = [[table[i] for i in ids[a:b]] for a, b in itertools.pairwise(offsets)]
+                return docs, [_starts(starts[a:b]) for a, b in itertools.pairwise(cuts)]
             log.warning("cache %s has the wrong size; rebuilding it", path)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("cache %s is unreadable (%s); rebuilding it", path, exc)
 
     tokenizer = Tokenizer(settings)
-    docs = [tokenizer.words(t) for t in _bar(texts, label, progress)]
+    docs = []
+    sentences: list[list[int] | None] = []
+    for text in _bar(texts, label, progress):
+        words = tokenizer.words(text)
+        same, starts = sentence_starts(tokenizer, text)
+        docs.append(words)
+        sentences.append(starts if same == words else None)
     if path is not None:
-        _write_cache(path, docs)
-    return docs
+        _write_cache(path, docs, sentences)
+    return docs, sentences
+
+
+def _starts(starts: list[int]) -> list[int] | None:
+    # [-1] marks a text whose sentence words differ from its words (none known to do so).
+    return None if starts == [-1] else starts
 
 
 def words_by_text(
@@ -138,27 +191,28 @@ def words_by_text(
     settings: TokenizerSettings,
     cache_dir: Path | None,
     progress: bool,
-) -> dict[str, list[str]]:
-    """Words (:func:`tokenised`) of every text in ``parts``, samples of ``full``. A run on
-    all of ``full`` tokenises (or reads from the cache) the whole of it, so the cache
-    serves any seed; a limited run only its samples."""
+) -> Known:
+    """Words and sentence starts (:func:`tokenised`) of every text in ``parts``,
+    samples of ``full``. A run on all of ``full`` tokenises (or reads from the cache) the
+    whole of it, so the cache serves any seed; a limited run only its samples."""
     limited = sum(len(p) for p in parts) < len(full)
     sources = parts if limited else [full]
-    known: dict[str, list[str]] = {}
+    known = Known()
     for src in sources:
-        docs = tokenised(src.texts, src.checksum, settings, cache_dir, progress=progress)
-        known.update(zip(src.texts, docs, strict=True))
+        docs, starts = tokenised(src.texts, src.checksum, settings, cache_dir, progress=progress)
+        known.words.update(zip(src.texts, docs, strict=True))
+        known.sentences.update(
+            (text, cut) for text, cut in zip(src.texts, starts, strict=True) if cut is not None
+        )
     return known
 
 
-def _write_cache(path: Path, docs: list[list[str]]) -> None:
+def _write_cache(path: Path, docs: list[list[str]], sentences: list[list[int] | None]) -> None:
     import numpy as np
 
     table: dict[str, int] = {}
     ids = [table.setdefault(w, len(table)) for doc in docs for w in doc]
-    offsets = [0]
-    for doc in docs:
-        offsets.append(offsets[-1] + len(doc))
+    starts = [s for cut in sentences for s in (cut if cut is not None else [-1])]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
@@ -166,10 +220,18 @@ def _write_cache(path: Path, docs: list[list[str]]) -> None:
             fh,
             table=np.array(list(table) or [""], dtype=str),
             ids=np.array(ids, dtype=np.int32),
-            offsets=np.array(offsets, dtype=np.int64),
+            offsets=_offsets(docs),
+            starts=np.array(starts, dtype=np.int32),
+            sentences=_offsets([[-1] if cut is None else cut for cut in sentences]),
         )
     tmp.replace(path)
     log.info("cached %d tokenised documents in %s", len(docs), path)
+
+
+def _offsets(lists: Sequence[Sequence[Any]]) -> np.ndarray:
+    import numpy as np
+
+    return np.cumsum([0, *map(len, lists)], dtype=np.int64)
 
 
 def _bar(items: Sequence[Any], label: str, enabled: bool) -> Iterable[Any]:

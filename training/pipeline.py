@@ -201,7 +201,7 @@ def train_run(
     t0 = time.perf_counter()
     content_type = choose_content_type(config.content_type, config.max_terms)
     vocab = fit_vocabulary(
-        [known[t] for t in fit_set.texts],
+        [known.words[t] for t in fit_set.texts],
         fit_set.labels,
         settings,
         max_terms=config.max_terms,
@@ -219,7 +219,7 @@ def train_run(
     log.info("vocabulary: %d terms, %s", vocab.feature_count, vocab.content_type)
 
     t0 = time.perf_counter()
-    encoder = Encoder(vocab, PretokenizedTokenizer(settings, known))
+    encoder = Encoder(vocab, PretokenizedTokenizer(settings, known.words, known.sentences))
     x_fit = encode_matrix(encoder, fit_set.texts, progress=config.progress, label="encode fit")
     x_val = encode_matrix(encoder, val_set.texts, progress=config.progress, label="encode val")
     y_fit = np.array(fit_set.labels, dtype=np.float32)

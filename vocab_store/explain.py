@@ -25,6 +25,7 @@ from typing import Any
 
 from vocab_store.encode import Encoder, SparseVector
 from vocab_store.errors import InvalidVocabulary
+from vocab_store.text import Tokenizer
 from vocab_store.vocabulary import Vocabulary
 
 # The strongest terms an answer lists; the others are summed in "unlisted".
@@ -122,6 +123,16 @@ def read(encoder: Encoder, text: str, *, max_sentences: int = MAX_SENTENCES) -> 
         sentences,
         len(bounds) - len(scored),
     )
+
+
+def sentence_starts(tokenizer: Tokenizer, text: str) -> tuple[list[str], list[int]]:
+    """The words of ``text`` as :func:`read` takes them and where each sentence it cuts
+    begins among them (a word position): so training can build every sentence's row from
+    words it has cached, as :func:`read` builds it, without reading the review again."""
+    stems, token_starts, token_ends = tokenizer.token_stems(text)
+    word_starts = list(compress(token_starts, stems))
+    bounds = _sentences(text, token_starts, token_ends)
+    return list(compress(stems, stems)), [bisect_left(word_starts, a) for a, _ in bounds]
 
 
 def _sentences(text: str, starts: list[int], ends: list[int]) -> list[tuple[int, int]]:

@@ -3,14 +3,23 @@ review's label and weighted; only reviews the model trains on give them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from tests.conftest import STOPWORDS
 from tests.training.conftest import NEGATIVE, POSITIVE
 from training.augment import sentence_counts, sentence_rows, with_sentences
-from training.data import Reviews
-from training.features import encode_matrix, fit_vocabulary
-from vocab_store import Encoder, Tokenizer, TokenizerSettings
+from training.data import Reviews, load_split, sample
+from training.features import (
+    PretokenizedTokenizer,
+    encode_matrix,
+    fit_vocabulary,
+    tokenised,
+    without_negations,
+)
+from vocab_store import Encoder, Tokenizer, TokenizerSettings, read_stopwords
 from vocab_store.explain import read
 
 SETTINGS = TokenizerSettings(stopwords=(), ngram_range=(1, 2))
@@ -78,3 +87,49 @@ def test_training_rows_are_the_reviews_then_their_sentences(encoder: Encoder) ->
     assert with_sentences(encoder, (fit, x, y), val, 0.1, refit=False)[1] is None
     alone, none = with_sentences(encoder, (fit, x, y), val, 0.0, refit=True)
     assert alone.x.shape[0] == 2 and none is None
+
+
+# What the cached path must survive besides ordinary reviews: one sentence, HTML breaks and
+# entities, non-ASCII (folded quotes, NFKC, accents), a sentence of stopwords only, a sentence
+# of no known term, stops with nothing between them, no words at all.
+EDGE_TEXTS = [
+    "Great",
+    "A wonderful film.<br /><br />The acting &amp; the score were great!<br>Loved it",
+    "Ce film était magnifique… l’acteur “brilliant”. Ｆｕｌｌｗｉｄｔｈ ｇｒｅａｔ! Naïve plot?!",
+    "It was. The end. Awful",
+    "qqq zzz xyzzy. Worst film ever!!! ... ?? Bad",
+    "",
+    "...",
+    "don’t watch it.\nNot good\n\nnot bad either",
+]
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "text/libsvm"])
+def test_rows_from_the_token_cache_are_the_rows_read_from_the_text(
+    imdb_sample: Path, content_type: str
+) -> None:
+    # The training's settings (stopwords without negations, stemming, bigrams) on real
+    # reviews: the rows built from the cached words equal those read() makes, row for row.
+    reviews = sample(load_split(imdb_sample, "train"), seed=3, limit=300)
+    texts = [*reviews.texts, *EDGE_TEXTS]
+    labels = [*reviews.labels, *[i % 2 for i in range(len(EDGE_TEXTS))]]
+    settings = TokenizerSettings(
+        stopwords=without_negations(read_stopwords(STOPWORDS)), ngram_range=(1, 2)
+    )
+    docs, starts = tokenised(texts, "edge", settings, None, progress=False)
+    assert all(cut is not None for cut in starts)  # every text takes the cached path
+    vocab = fit_vocabulary(
+        docs[:-8], labels[:-8], settings, max_terms=3000, min_df=2, content_type=content_type
+    )
+    known = dict(zip(texts, docs, strict=True))
+    cuts = {t: cut for t, cut in zip(texts, starts, strict=True) if cut is not None}
+    cached = sentence_rows(
+        Encoder(vocab, PretokenizedTokenizer(settings, known, cuts)), texts, labels, 0.5
+    )
+    read_rows = sentence_rows(Encoder(vocab), texts, labels, 0.5)
+    assert cached.x.shape == read_rows.x.shape and cached.x.shape[0] > 3 * len(reviews)
+    assert (cached.x != read_rows.x).nnz == 0
+    assert np.array_equal(cached.x.indptr, read_rows.x.indptr)
+    assert np.array_equal(cached.x.data, read_rows.x.data)
+    assert cached.y.tolist() == read_rows.y.tolist()
+    assert cached.weight.tolist() == read_rows.weight.tolist()

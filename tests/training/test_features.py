@@ -19,6 +19,7 @@ from training.features import (
     without_negations,
 )
 from vocab_store import Encoder, Tokenizer, TokenizerSettings, read_stopwords
+from vocab_store.explain import sentence_starts
 
 TEXTS = POSITIVE + NEGATIVE
 LABELS = [1] * len(POSITIVE) + [0] * len(NEGATIVE)
@@ -42,7 +43,11 @@ def test_cache_hit_skips_tokenising(
     tmp_path: Path, settings: TokenizerSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = tokenised(TEXTS, "sum1", settings, tmp_path, progress=False)
-    assert first == [Tokenizer(settings).words(t) for t in TEXTS]
+    docs, starts = first
+    assert docs == [Tokenizer(settings).words(t) for t in TEXTS]
+    # Where each sentence begins among the words, as vocab_store's sentence cutter says.
+    assert starts == [sentence_starts(Tokenizer(settings), t)[1] for t in TEXTS]
+    assert any(len(s) > 1 for s in starts)  # type: ignore[arg-type]  # none is None
     files = list(tmp_path.glob("words-*.npz"))
     assert len(files) == 1
     # An npz is a zip of .npy arrays; no member holds Python objects (loaded without pickle).
@@ -51,6 +56,8 @@ def test_cache_hit_skips_tokenising(
             "table": "U",
             "ids": "i",
             "offsets": "i",
+            "starts": "i",
+            "sentences": "i",
         }
     assert zipfile.is_zipfile(files[0])
 
@@ -58,6 +65,7 @@ def test_cache_hit_skips_tokenising(
         raise AssertionError("tokenised again despite the cache")
 
     monkeypatch.setattr(Tokenizer, "words", boom)
+    monkeypatch.setattr(Tokenizer, "token_stems", boom)
     assert tokenised(TEXTS, "sum1", settings, tmp_path, progress=False) == first
 
 
@@ -74,7 +82,7 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path, settings: TokenizerSettings) -
     tokenised(TEXTS, "sum1", settings, tmp_path, progress=False)
     (path,) = tmp_path.glob("words-*.npz")
     path.write_bytes(b"garbage")
-    assert tokenised(TEXTS, "sum1", settings, tmp_path, progress=False)[0]
+    assert tokenised(TEXTS, "sum1", settings, tmp_path, progress=False)[0][0]
 
 
 def test_vocabulary_weights_point_the_right_way(settings: TokenizerSettings) -> None:
