@@ -169,6 +169,8 @@ def train_run(
 
     # Checked before the minutes of loading and tokenising IMDB, so a bad file fails fast.
     extra = read_reviewed(config.extra_reviews) if config.extra_reviews else None
+    path = config.sentences_path
+    short = load_sentences(path) if path is not None and path.is_file() else None
     stopwords: tuple[str, ...] = ()
     if config.remove_stopwords:
         stopwords = read_stopwords(config.stopwords_path)
@@ -196,6 +198,8 @@ def train_run(
         known.update(words_by_text(extra, [extra], *cache))
         fit_set = join(fit_set, extra)
         log.info("added %d reviewed feedback reviews to training", len(extra))
+    if short is not None:  # only reported, but tokenised once like the reviews
+        known.update(words_by_text(short, [short], *cache))
     timings["tokenise_seconds"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -283,8 +287,7 @@ def train_run(
     timings["evaluate_seconds"] = time.perf_counter() - t0
 
     sentences = None
-    if config.sentences_path is not None and config.sentences_path.is_file():
-        short = load_sentences(config.sentences_path)
+    if short is not None:
         x_short = encode_matrix(encoder, short.texts, progress=False)
         sentences = {
             "sha256": short.checksum,

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devstack import xgb_container
-from tests.conftest import IMDB_DIR, REPO
+from tests.conftest import REPO
 from training.artifacts import load_run
-from training.data import load_split, sample
+from training.data import Reviews, load_split, sample
 from training.evaluate import serving_probabilities
 from training.score import matrix
 from training.score.local import RunModel
@@ -27,13 +27,19 @@ from vocab_store.encode import SparseVector, float32_texts
 NO_KNOWN_TERM = "Xyzzy plugh qwertyuiop."
 
 
+@pytest.fixture(scope="module")
+def imdb_test(imdb_sample: Path) -> Reviews:
+    """Real IMDB test reviews (the session's sample of 3,000, read once for the module)."""
+    return load_split(imdb_sample, "test")
+
+
 def test_probabilities_are_the_containers_exactly_on_real_reviews(
-    libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
+    libsvm_run: Path, imdb_test: Reviews, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(REPO / "sentiment_api"))
     from chalicelib.endpoint import parse_probabilities
 
-    texts = [*sample(load_split(IMDB_DIR, "test"), seed=18, limit=2500).texts, NO_KNOWN_TERM]
+    texts = [*sample(imdb_test, seed=18, limit=2500).texts, NO_KNOWN_TERM]
     model = RunModel(load_run(libsvm_run))
     scored = [
         p
@@ -106,10 +112,10 @@ def _rows_are_the_encoders(encoded: MatrixEncoder, texts: list[str]) -> None:
     _same(encoded.rows(texts), rows_of([encoded.encoder.vector(t) for t in texts]))
 
 
-def test_rows_are_the_encoders_on_real_reviews(libsvm_run: Path) -> None:
+def test_rows_are_the_encoders_on_real_reviews(libsvm_run: Path, imdb_test: Reviews) -> None:
     model = RunModel(load_run(libsvm_run))
     assert model.matrices is not None
-    texts = [*sample(load_split(IMDB_DIR, "test"), seed=19, limit=600).texts, NO_KNOWN_TERM, ""]
+    texts = [*sample(imdb_test, seed=19, limit=600).texts, NO_KNOWN_TERM, ""]
     _rows_are_the_encoders(model.matrices, texts)
 
 
@@ -159,12 +165,12 @@ def test_rows_are_the_encoders_for_every_setting(vocabulary: Vocabulary, texts: 
 
 
 def test_too_many_words_for_an_integer_key_falls_back_to_the_encoder(
-    libsvm_run: Path, monkeypatch: pytest.MonkeyPatch
+    libsvm_run: Path, imdb_test: Reviews, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(matrix, "_KEY_LIMIT", 10)
     encoded = MatrixEncoder(RunModel(load_run(libsvm_run)).encoder)
     assert not encoded.exact
-    texts = [*sample(load_split(IMDB_DIR, "test"), seed=20, limit=20).texts, NO_KNOWN_TERM]
+    texts = [*sample(imdb_test, seed=20, limit=20).texts, NO_KNOWN_TERM]
     _rows_are_the_encoders(encoded, texts)
 
 
