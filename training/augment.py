@@ -1,14 +1,16 @@
 """Short training rows cut from the training reviews themselves: each sentence of a review,
-labelled with its review's label, at a lower weight.
+labelled with its review's label, at a share of the review's weight.
 
 Why: every IMDB review averages about 230 words, and what people type into the page is
 one or two sentences. A model that only ever saw whole reviews learns from a term what it
 means among 400 others; a sentence row teaches it what that term means nearly alone (as an
 L2-normalised short row it carries a far larger value). Each sentence inherits its review's
-label, which is noisy ("the first half drags" in a positive review), so each row weighs
-``weight`` (0.03 by default, chosen by grouped cross-validation on the training reviews:
-IMDB accuracy unchanged, short sentences +1.5 points; heavier weights cost IMDB accuracy,
-docs/model.md).
+label, which is noisy ("the first half drags" in a positive review), so a review's
+sentence rows together weigh ``weight`` (1 by default: as much as the review itself, each
+sentence ``1 / n`` of it, however many it has) or, ``per`` "sentence", each row weighs
+``weight``. The default was chosen on the training reviews' validation (docs/model.md:
+best on the default split, level in grouped cross-validation, no constant to tune) and is
+the scheme that also brings the short sentences to the target.
 
 The rows are exactly the sentence rows the API sends for evidence
 (:func:`vocab_store.explain.read`): the n-grams of the sentence's own words, encoded by the
@@ -26,7 +28,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from training.features import PretokenizedTokenizer, vectors_matrix
 from training.model import Rows, stack, unweighted
@@ -43,27 +45,43 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Whose the weight is: each sentence row's, or shared by a review's sentence rows.
+WeightPer = Literal["sentence", "review"]
+WEIGHT_PER: tuple[WeightPer, ...] = ("sentence", "review")
+
 
 def sentence_rows(
-    encoder: Encoder, texts: Sequence[str], labels: Sequence[int], weight: float
+    encoder: Encoder,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    weight: float,
+    per: WeightPer = "sentence",
 ) -> Rows:
     """One row per sentence of each of ``texts`` that holds a known term, labelled with
-    its text's label and weighted ``weight``."""
+    its text's label and weighted ``weight`` (``per`` "sentence"), or ``weight`` divided
+    by the number of its text's rows (``per`` "review": a review's sentences together
+    weigh ``weight``, however many it has)."""
     import numpy as np
 
     sentence_labels: list[int] = []
+    weights: list[float] = []
 
     def vectors() -> Iterator[SparseVector]:
         for text, label in zip(texts, labels, strict=True):
-            for vector in _sentence_vectors(encoder, text):
-                if any(value != 0.0 for _, value in vector):
-                    sentence_labels.append(label)
-                    yield vector
+            known = [
+                vector
+                for vector in _sentence_vectors(encoder, text)
+                if any(value != 0.0 for _, value in vector)
+            ]
+            share = weight / len(known) if per == "review" and known else weight
+            sentence_labels.extend([label] * len(known))
+            weights.extend([share] * len(known))
+            yield from known
 
     x = vectors_matrix(vectors(), encoder.feature_count)
     y = np.array(sentence_labels, dtype=np.float32)
-    log.info("%d sentence rows from %d reviews, weight %g", len(y), len(texts), weight)
-    return Rows(x, y, np.full(len(y), weight, dtype=np.float32))
+    log.info("%d sentence rows from %d reviews, weight %g per %s", len(y), len(texts), weight, per)
+    return Rows(x, y, np.array(weights, dtype=np.float32))
 
 
 def _sentence_vectors(encoder: Encoder, text: str) -> Iterator[SparseVector]:
@@ -91,16 +109,20 @@ def with_sentences(
     weight: float,
     *,
     refit: bool,
+    per: WeightPer = "sentence",
 ) -> tuple[Rows, Rows | None]:
     """The training rows (the fit reviews' rows ``fit[1:]`` at weight 1, then their
-    sentences at ``weight``) and what the refit adds after the validation reviews (their
-    sentences, with ``refit``). With ``weight`` 0: the review rows alone, nothing added."""
+    sentences at ``weight`` ``per`` sentence or review) and what the refit adds after the
+    validation reviews (their sentences, with ``refit``). With ``weight`` 0: the review rows
+    alone, nothing added."""
     reviews, x, y = fit
     train = unweighted(x, y)
     if weight <= 0:
         return train, None
-    train = stack(train, sentence_rows(encoder, reviews.texts, reviews.labels, weight))
-    extra = sentence_rows(encoder, validation.texts, validation.labels, weight) if refit else None
+    train = stack(train, sentence_rows(encoder, reviews.texts, reviews.labels, weight, per))
+    extra = (
+        sentence_rows(encoder, validation.texts, validation.labels, weight, per) if refit else None
+    )
     return train, extra
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training import artifacts
-from training.augment import sentence_counts, with_sentences
+from training.augment import WeightPer, sentence_counts, with_sentences
 from training.data import load_sentences, load_split, sample, shuffled_split
 from training.features import (
     PretokenizedTokenizer,
@@ -101,9 +101,12 @@ class TrainConfig:
     # Retrain the chosen rounds on fit + validation reviews (+0.24 points in CV, docs/model.md).
     refit: bool = True
     # Each sentence of a training review is also a training row, labelled with its review's
-    # label, at this weight (training.augment; 0 for none): in grouped CV, short sentences
-    # +1.5 points at the same IMDB accuracy (docs/model.md).
+    # label (training.augment; weight 0 for none); a review's sentence rows together weigh
+    # sentence_weight ("review") or each row does ("sentence"). Default: a review's sentences
+    # weigh what the review weighs: short sentences +1.8 points, IMDB validation level
+    # (docs/model.md).
     sentence_weight: float = 0.03
+    sentence_weight_per: WeightPer = "sentence"
     # Short labelled sentences, only reported (accuracy, positive rate); None to skip.
     sentences_path: Path | None = DEFAULT_SENTENCES
 
@@ -232,7 +235,12 @@ def train_run(
 
     t0 = time.perf_counter()
     train, refit_extra = with_sentences(
-        encoder, (fit_set, x_fit, y_fit), val_set, config.sentence_weight, refit=config.refit
+        encoder,
+        (fit_set, x_fit, y_fit),
+        val_set,
+        config.sentence_weight,
+        refit=config.refit,
+        per=config.sentence_weight_per,
     )
     timings["sentences_seconds"] = time.perf_counter() - t0
 

@@ -63,6 +63,23 @@ def test_rows_are_the_sentence_rows_the_api_sends(encoder: Encoder) -> None:
     assert np.all(rows.weight == np.float32(0.25))
 
 
+def test_a_reviews_sentences_share_its_weight_per_review(encoder: Encoder) -> None:
+    # Three reviews of 1, 3 and 6 sentences with known terms: their rows weigh 1/1, 1/3 and
+    # 1/6 of the weight, so each review's sentences together weigh the weight.
+    texts = ["A wonderful film", *TEXTS[:1], " ".join(["The worst plot ever."] * 6)]
+    counts = [len(sentence_rows(encoder, [t], [1], 1.0).y) for t in texts]
+    assert counts == [1, 3, 6]
+    rows = sentence_rows(encoder, texts, [1, 1, 0], 0.6, per="review")
+    each = sentence_rows(encoder, texts, [1, 1, 0], 0.6, per="sentence")
+    assert (rows.x != each.x).nnz == 0 and rows.y.tolist() == each.y.tolist()
+    assert rows.weight.tolist() == pytest.approx([0.6] + [0.2] * 3 + [0.1] * 6)
+    assert each.weight.tolist() == pytest.approx([0.6] * 10)
+    # A sentence with no known term is no row and takes no share ("qqq zzz." of TEXTS[1]).
+    mixed = sentence_rows(encoder, TEXTS[1:], [0], 1.0, per="review")
+    assert len(mixed.y) == len(read(encoder, TEXTS[1]).sentences) - 1
+    assert float(mixed.weight.sum()) == pytest.approx(1.0)
+
+
 def test_every_sentence_of_a_long_review_is_a_row(encoder: Encoder) -> None:
     text = " ".join(["A wonderful film."] * 60)  # more sentences than the API scores
     assert sentence_rows(encoder, [text], [1], 1.0).x.shape[0] == 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_train_then_evaluate_latest(
             "800",
             "--no-progress",
             "--set-latest",  # a partial run, made the default on purpose
+            *("--sentence-weight", "0.05", "--sentence-weight-per", "sentence"),
         ]
     )
     out = capsys.readouterr().out
@@ -42,6 +44,8 @@ def test_train_then_evaluate_latest(
     assert "accuracy" in out and "run:" in out
     (run,) = [p for p in art.iterdir() if p.name != "latest"]
     assert (art / "latest").resolve() == run
+    config = json.loads((run / "metrics.json").read_text())["config"]
+    assert (config["sentence_weight"], config["sentence_weight_per"]) == (0.05, "sentence")
     assert "does not replace" not in out
     # The training log reads in order (the best round, then the refit of that many rounds),
     # with figures a person reads (4 decimals).

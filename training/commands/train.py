@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from training.augment import WEIGHT_PER
 from training.aws import settings as aws_settings
 from training.aws.sagemaker_training import DEFAULT_TRAINING_INSTANCE
 from training.commands import options
@@ -105,7 +106,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_instance_weight,
         default=d.sentence_weight,
         help="also train on each sentence of the training reviews, labelled with its "
-        "review's label, at this instance weight (0: whole reviews only)",
+        "review's label, at this instance weight (0: whole reviews only; default: %(default)s)",
+    )
+    add(
+        "--sentence-weight-per",
+        choices=WEIGHT_PER,
+        default=d.sentence_weight_per,
+        help="whose the --sentence-weight is: each sentence row's (sentence), or shared by a "
+        "review's sentence rows, each 1/n of it (review) (default: %(default)s)",
     )
     add("--threads", type=int, default=d.n_jobs, help="XGBoost threads (%(default)s)")
     add("--no-progress", action="store_true", help="no progress bars")
@@ -171,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         calibrate=not args.no_calibration,
         refit=not args.no_refit,
         sentence_weight=args.sentence_weight,
+        sentence_weight_per=args.sentence_weight_per,
         n_jobs=args.threads,
         progress=not args.no_progress,
     )
