@@ -105,8 +105,8 @@ class TrainConfig:
     # sentence_weight ("review") or each row does ("sentence"). Default: a review's sentences
     # weigh what the review weighs: short sentences +1.8 points, IMDB validation level
     # (docs/model.md).
-    sentence_weight: float = 0.03
-    sentence_weight_per: WeightPer = "sentence"
+    sentence_weight: float = 1.0
+    sentence_weight_per: WeightPer = "review"
     # Short labelled sentences, only reported (accuracy, positive rate); None to skip.
     sentences_path: Path | None = DEFAULT_SENTENCES
 

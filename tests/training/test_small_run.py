@@ -39,8 +39,8 @@ def test_the_default_run_also_trains_on_the_sentences_of_its_training_reviews(
 ) -> None:
     metrics = json.loads((small_run / "metrics.json").read_text())
     counts = metrics["counts"]
-    assert metrics["config"]["sentence_weight"] == 0.03
-    assert metrics["config"]["sentence_weight_per"] == "sentence"
+    assert metrics["config"]["sentence_weight"] == 1.0
+    assert metrics["config"]["sentence_weight_per"] == "review"
     # Reviews have several sentences each: more sentence rows than reviews, in both fits.
     assert counts["sentence_rows"] > 2 * counts["train"]
     assert counts["refit_sentence_rows"] > 2 * counts["validation"]
