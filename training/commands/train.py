@@ -106,14 +106,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_instance_weight,
         default=d.sentence_weight,
         help="also train on each sentence of the training reviews, labelled with its "
-        "review's label, at this instance weight (0: whole reviews only; default: %(default)s)",
+        "review's label: the instance weight of a review's sentences together, or of each "
+        "sentence, as --sentence-weight-per says (0: whole reviews only; default: "
+        "%(default)s)",
     )
     add(
         "--sentence-weight-per",
         choices=WEIGHT_PER,
         default=d.sentence_weight_per,
-        help="whose the --sentence-weight is: each sentence row's (sentence), or shared by a "
-        "review's sentence rows, each 1/n of it (review) (default: %(default)s)",
+        help="review: a review's n sentence rows share --sentence-weight, each weighs 1/n of "
+        "it; sentence: each row weighs --sentence-weight (the previous default was "
+        "--sentence-weight 0.03 --sentence-weight-per sentence) (default: %(default)s)",
     )
     add("--threads", type=int, default=d.n_jobs, help="XGBoost threads (%(default)s)")
     add("--no-progress", action="store_true", help="no progress bars")
