@@ -127,8 +127,7 @@ def render_markdown(run_id: str, metrics: dict[str, Any]) -> str:
         f"# Run {run_id}",
         "",
         f"Test set: {test['count']:,} reviews ({test['positives']:,} positive). "
-        f"Trained on {metrics['counts']['train']:,}, validated on "
-        f"{metrics['counts']['validation']:,} (split from the training set).",
+        + _trained_on(metrics),
         "",
         "| metric | value |",
         "| --- | --- |",
@@ -151,8 +150,7 @@ def render_markdown(run_id: str, metrics: dict[str, Any]) -> str:
         f"Vocabulary: {vocab['feature_count']:,} terms, n-grams {vocab['ngram_range']}, "
         f"min_df {vocab['min_df']}, weights `{vocab['weighting']}`, values "
         f"`{vocab['values']}`, norm `{vocab['norm']}`, content type `{vocab['content_type']}`, "
-        f"{len(vocab['stopwords'])} stopwords"
-        + (" (negations kept: they carry sentiment)" if vocab["keep_negations"] else "")
+        + _stopwords(vocab)
         + ".",
         "",
         f"Request body: {metrics['body']['mean_bytes']:.0f} bytes per review on average "
@@ -168,5 +166,43 @@ def render_markdown(run_id: str, metrics: dict[str, Any]) -> str:
             "Pushes hardest towards negative: "
             + ", ".join(f"`{t}`" for t, _ in terms["negative"][:10]),
         ]
+    short = metrics.get("sentences")
+    if short:
+        lines += [
+            "",
+            f"Short labelled sentences ({short['count']:,}, a proxy, never fitted on): "
+            f"accuracy {short['accuracy']:.4f}, positive rate {short['positive_rate']:.3f}.",
+        ]
     lines += ["", "![report](report.png)", ""]
     return "\n".join(lines)
+
+
+def _stopwords(vocab: dict[str, Any]) -> str:
+    if not vocab["stopwords"]:
+        return "every word kept (no stopword list)"
+    kept = " (negations kept: they carry sentiment)" if vocab["keep_negations"] else ""
+    return f"{len(vocab['stopwords'])} stopwords removed{kept}"
+
+
+def _trained_on(metrics: dict[str, Any]) -> str:
+    """What the served model was trained on, in words: the fit reviews and their sentence
+    rows, the validation split, and the refit on both."""
+    counts, config = metrics["counts"], metrics["config"]
+    sentences = counts.get("sentence_rows", 0)
+    per = config.get("sentence_weight_per", "sentence")
+    how = (
+        f"a review's sentences together weighing {config['sentence_weight']:g}"
+        if per == "review"
+        else f"each weighing {config['sentence_weight']:g}"
+    )
+    said = f"Trained on {counts['train']:,} reviews"
+    if sentences:
+        said += f" and their {sentences:,} sentence rows ({how})"
+    said += f", validated on {counts['validation']:,} (split from the training set)."
+    if metrics["model"].get("refit"):
+        rounds = metrics["model"]["best_iteration"] + 1
+        total = counts["train"] + counts["validation"]
+        extra = sentences + counts.get("refit_sentence_rows", 0)
+        said += f" The served model is the same {rounds} rounds trained again on all {total:,}"
+        said += f" reviews and their {extra:,} sentence rows." if extra else " reviews."
+    return said

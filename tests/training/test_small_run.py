@@ -44,3 +44,23 @@ def test_the_default_run_also_trains_on_the_sentences_of_its_training_reviews(
     # Reviews have several sentences each: more sentence rows than reviews, in both fits.
     assert counts["sentence_rows"] > 2 * counts["train"]
     assert counts["refit_sentence_rows"] > 2 * counts["validation"]
+
+
+def test_the_report_says_what_the_served_model_was_trained_on(small_run: Path) -> None:
+    # The served model is the refit on every training review and its sentences: the
+    # report names both trainings' rows and the short sentences' figures from metrics.json.
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    report = (small_run / "report.md").read_text()
+    counts, short = metrics["counts"], metrics["sentences"]
+    assert counts["sentence_rows"] > 0 and counts["refit_sentence_rows"] > 0
+    assert (
+        f"Trained on {counts['train']:,} reviews and their {counts['sentence_rows']:,} "
+        "sentence rows (a review's sentences together weighing 1)" in report
+    )
+    rows = counts["sentence_rows"] + counts["refit_sentence_rows"]
+    reviews = counts["train"] + counts["validation"]
+    rounds = metrics["model"]["best_iteration"] + 1
+    assert f"same {rounds} rounds trained again on all {reviews:,} reviews and their {rows:,}" in (
+        report
+    )
+    assert f"accuracy {short['accuracy']:.4f}, positive rate {short['positive_rate']:.3f}" in report
