@@ -2,14 +2,18 @@
 
 - ``aws_env``: fake credentials and region, and no leftover endpoint URLs, per test.
 - ``moto_server``: moto's real server process on a free 127.0.0.1 port (S3, SQS and the
-  SageMaker control plane), one per session; stopped at the end, never left behind.
+  SageMaker control plane), one per session (per xdist worker: each resets its own);
+  stopped at the end, never left behind.
 - ``imdb_sample``: a data folder of IMDB's layout holding a seeded sample of the real
-  reviews, one per session: what the tests train and evaluate on.
+  reviews, one per run: what the tests train and evaluate on.
 - ``small_run``: a complete training run dir (real model and vocabulary, 2,000 IMDB
-  reviews), one per session; ``train_sample(root, **TrainConfig fields)`` makes others.
+  reviews), one per run; ``train_sample(root, **TrainConfig fields)`` makes others.
 - ``libsvm_run``: the same with a ``text/libsvm`` vocabulary (1,500 reviews).
 - ``packaged``: ``sentiment package --stage dev`` (the Lambda zip and Terraform template),
-  built once per session.
+  built once per run.
+
+"One per run": made once however many xdist workers run the tests, shared read-only, and
+checked unchanged at the end (tests/shared_once.py).
 - ``local_stack``: the whole local stack (``sentiment up``'s composition) on free ports,
   serving ``small_run``'s model, one per session; only for tests marked ``stack``.
 
@@ -34,6 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.shared_once import produced_once, shared_dir
 
 if TYPE_CHECKING:
     from training.local_stack import LocalSettings, LocalStack
@@ -165,12 +171,13 @@ def write_imdb_sample(data_dir: Path, out: Path, per_split: int = SAMPLE_REVIEWS
 
 
 @pytest.fixture(scope="session")
-def imdb_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def imdb_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """IMDB's layout with 3,000 seeded reviews of each split (real reviews, real ids, so
     validation is still cut by movie), written once per session. The tests train and
     evaluate on it: a run reads both splits whole, and the full files cost about a second
     a training for samples of a few hundred to 2,000 reviews."""
-    return write_imdb_sample(IMDB_DIR, tmp_path_factory.mktemp("imdb"))
+    with produced_once(tmp_path_factory, "imdb", lambda out: write_imdb_sample(IMDB_DIR, out)) as d:
+        yield d
 
 
 def train_sample(root: Path, **overrides: Any) -> Path:
@@ -196,45 +203,45 @@ def train_sample(root: Path, **overrides: Any) -> Path:
 def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One token cache (``TrainConfig.cache_dir``) for the session's trainings: a run on
     the same sample as another (``small_run`` and a run with extra reviews) tokenises
-    nothing twice. Its files are keyed by content and written atomically."""
-    return tmp_path_factory.mktemp("token_cache")
+    nothing twice. Its files are keyed by content and written atomically, so the xdist
+    workers share one."""
+    return shared_dir(tmp_path_factory, "token_cache")
 
 
 @pytest.fixture(scope="session")
 def small_run(
     tmp_path_factory: pytest.TempPathFactory, imdb_sample: Path, token_cache: Path
-) -> Path:
+) -> Iterator[Path]:
     """A complete, real training run (``training.pipeline.train_run``) on a seeded sample:
     2,000 training reviews (10% of them for validation), 1,000 test reviews, a 2,000-term
     word 1-2-gram vocabulary (``text/csv``). Returns the run directory, holding
     ``model.tar.gz``, ``vocabulary.json``, ``metrics.json``, ``report.png``, ``report.md``;
     its parent is an artifacts dir whose ``latest`` points at it. Trained once per session
     (about 10 s). Treat it as read-only: copy it before changing anything."""
-    return train_sample(
-        tmp_path_factory.mktemp("small_run"), data_dir=imdb_sample, cache_dir=token_cache
-    )
+    with produced_once(
+        tmp_path_factory,
+        "small_run",
+        lambda root: train_sample(root, data_dir=imdb_sample, cache_dir=token_cache),
+    ) as run:
+        yield run
 
 
 @pytest.fixture(scope="session")
 def libsvm_run(
     tmp_path_factory: pytest.TempPathFactory, imdb_sample: Path, token_cache: Path
-) -> Path:
+) -> Iterator[Path]:
     """A small real run whose vocabulary asks for 1-based ``text/libsvm`` bodies, one per
     session (the training and the AWS scoring tests share it)."""
-    root = tmp_path_factory.mktemp("libsvm_run")
-    return train_sample(
-        root,
-        train_limit=1500,
-        test_limit=400,
-        max_terms=3000,
-        content_type="text/libsvm",
-        data_dir=imdb_sample,
-        cache_dir=token_cache,
-    )
+    settings: dict[str, Any] = {"train_limit": 1500, "test_limit": 400, "max_terms": 3000}
+    settings |= {"content_type": "text/libsvm", "data_dir": imdb_sample, "cache_dir": token_cache}
+    with produced_once(
+        tmp_path_factory, "libsvm_run", lambda root: train_sample(root, **settings)
+    ) as run:
+        yield run
 
 
 @pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """``sentiment package --stage dev OUT`` (``chalice package`` plus the Terraform fix),
     run once per session: the output dir (``deployment.zip``, ``chalice.tf.json``) and what
     the command printed. Read-only: copy it before changing anything."""
@@ -243,35 +250,70 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
     from training.cli import main
 
-    out = tmp_path_factory.mktemp("package") / "out"
-    printed = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
-        for name in [n for n in os.environ if n.startswith("SENTIMENT_")]:
-            mp.delenv(name)
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        code = main(
-            ["package", str(out), "--stage", "dev", "--project-dir", str(REPO / "sentiment_api")]
-        )
-    assert code == 0, printed.getvalue()
-    return out, printed.getvalue()
+    def package(root: Path) -> Path:
+        out = root / "out"
+        printed = io.StringIO()
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
+            for name in [n for n in os.environ if n.startswith("SENTIMENT_")]:
+                mp.delenv(name)
+            mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+            project = str(REPO / "sentiment_api")
+            code = main(["package", str(out), "--stage", "dev", "--project-dir", project])
+        assert code == 0, printed.getvalue()
+        (root / "printed.txt").write_text(printed.getvalue())
+        return out
+
+    with produced_once(tmp_path_factory, "package", package) as out:
+        yield out, (out.parent / "printed.txt").read_text()
 
 
 # Fixtures that start processes of the local stack: whoever uses one is in the stack tier.
 STACK_FIXTURES = frozenset({"local_stack", "runtime_url", "stack"})
+# Every test here is in the stack tier (checked at collection), so the fast loop does not
+# even import it: its modules, and the Schemathesis fuzz's cases built as it is collected,
+# cost about 2 s of every worker's collection.
+STACK_ONLY_DIR = REPO / "tests" / "e2e"
+FAST_LOOP = "not stack"
 # Fixtures that drive headless Chromium (tests/e2e/test_page.py).
 BROWSER_FIXTURES = frozenset({"browser", "page"})
+# The xdist group of every stack test: all on one worker.
+STACK_GROUP = "stack"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fast loop's ``-m "not stack"`` deselects every test of :data:`STACK_ONLY_DIR`:
+    do not collect it at all. Any other selection collects it as usual."""
+    fast_loop = " ".join(str(config.getoption("markexpr") or "").split()) == FAST_LOOP
+    return True if fast_loop and collection_path == STACK_ONLY_DIR else None
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that starts the stack is in the ``stack`` tier (one that drives Chromium also
     ``browser``) even if its module forgot the marker: unmarked, it would slow the fast loop
-    (``pytest -m "not stack"``) down without anyone noticing."""
+    (``pytest -m "not stack"``) down without anyone noticing.
+
+    Under pytest-xdist (``--dist loadgroup``, pyproject's addopts) each group runs whole on
+    one worker. The whole stack tier is one group, run in order: one session's stack, and
+    its processes, ports, Chromium and timing-sensitive signals never run beside each other.
+    Every other test is grouped with its module, as ``--dist loadfile`` would: a module's
+    fixtures, caches and heavy imports are paid once, not once per worker (split test by
+    test, the fast tier took 85 s instead of 76 s on the 2-core machine)."""
+    grouped = config.pluginmanager.hasplugin("xdist")  # not with -p no:xdist
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
         for fixtures, marker in ((STACK_FIXTURES, "stack"), (BROWSER_FIXTURES, "browser")):
             if fixtures & uses and item.get_closest_marker(marker) is None:
                 item.add_marker(getattr(pytest.mark, marker))
+        if item.path.is_relative_to(STACK_ONLY_DIR) and not item.get_closest_marker("stack"):
+            raise pytest.UsageError(
+                f"{item.nodeid} is not marked stack: the fast loop skips {STACK_ONLY_DIR.name}/"
+            )
+        if grouped:
+            stack = item.get_closest_marker("stack") is not None
+            module = item.nodeid.partition("::")[0].removeprefix("tests/").removesuffix(".py")
+            group = STACK_GROUP if stack else module
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def stack_settings(small_run: Path, root: Path) -> LocalSettings:
