@@ -298,7 +298,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     its processes, ports, Chromium and timing-sensitive signals never run beside each other.
     Every other test is grouped with its module, as ``--dist loadfile`` would: a module's
     fixtures, caches and heavy imports are paid once, not once per worker (split test by
-    test, the fast tier took 85 s instead of 76 s on the 2-core machine)."""
+    test, the fast tier took 85 s instead of 76 s on the 2-core machine). A module that
+    names its own group (``pytestmark = pytest.mark.xdist_group(...)``) shares a worker
+    with the others of that group, e.g. to import a heavy library once."""
     grouped = config.pluginmanager.hasplugin("xdist")  # not with -p no:xdist
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
@@ -309,11 +311,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(
                 f"{item.nodeid} is not marked stack: the fast loop skips {STACK_ONLY_DIR.name}/"
             )
-        if grouped:
-            stack = item.get_closest_marker("stack") is not None
+        if grouped and item.get_closest_marker("stack") is not None:
+            item.add_marker(pytest.mark.xdist_group(STACK_GROUP))
+        elif grouped and item.get_closest_marker("xdist_group") is None:
             module = item.nodeid.partition("::")[0].removeprefix("tests/").removesuffix(".py")
-            group = STACK_GROUP if stack else module
-            item.add_marker(pytest.mark.xdist_group(group))
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 def stack_settings(small_run: Path, root: Path) -> LocalSettings:

@@ -33,6 +33,9 @@ from vocab_store.pairing import (
     VOCABULARY_FINGERPRINT_TAG,
 )
 
+# With the other tests that import the SageMaker SDK (about 2 s) on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sagemaker-sdk")
+
 RUN = "20261123-091500-a1b2"
 NAME = f"sentiment-{RUN}"
 

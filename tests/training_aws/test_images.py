@@ -8,6 +8,9 @@ from training.aws.images import XGBOOST_ACCOUNTS, xgboost_image_uri
 from training.aws.sdk import import_sdk
 from training.errors import UsageError
 
+# With the other tests that import the SageMaker SDK (about 2 s) on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sagemaker-sdk")
+
 
 def test_table_matches_the_sdks_image_uris() -> None:
     image_uris = pytest.importorskip("sagemaker.core.image_uris")
