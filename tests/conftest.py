@@ -11,11 +11,11 @@
 - ``libsvm_run``: the same with a ``text/libsvm`` vocabulary (1,500 reviews).
 - ``packaged``: ``sentiment package --stage dev`` (the Lambda zip and Terraform template),
   built once per run.
+- ``local_stack``: the whole local stack (``sentiment up``'s composition) on free ports,
+  serving ``small_run``'s model, one per session; only for tests marked ``stack``.
 
 "One per run": made once however many xdist workers run the tests, shared read-only, and
 checked unchanged at the end (tests/shared_once.py).
-- ``local_stack``: the whole local stack (``sentiment up``'s composition) on free ports,
-  serving ``small_run``'s model, one per session; only for tests marked ``stack``.
 
 Tiers: a test that starts processes of the local stack (the local runtime, the relay,
 ``chalice local``, the whole stack) is marked ``stack`` (and ``browser`` when it drives
