@@ -13,7 +13,11 @@ answers with a 501 HTML page and API Gateway refuses itself (the app never sees 
 a JSON 405 with the CORS header the app's answers carry.
 
 With ``--autoreload`` chalice restarts its worker as ``sys.argv``, which must therefore be
-a command line that runs this module again, not the ``-c`` of an inline script.
+a command line that runs this module again, not the ``-c`` of an inline script. Its worker
+writes no bytecode then: chalice's stat() watcher (watchdog is not installed) starts
+walking the project while the worker imports ``app.py``, so the ``__pycache__/*.pyc`` that
+import writes after an edit is a "file added" and the worker restarted a second time about
+a second later, dropping the requests in between.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     chalice.local.ChaliceRequestHandler.do_TRACE = _not_served
     chalice.local.ChaliceRequestHandler.do_CONNECT = _not_served
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--autoreload" in args:
+        sys.dont_write_bytecode = True  # a .pyc written after a reload restarts it again
     # The reloader's worker is started as sys.argv; click is given ARGS explicitly.
     sys.argv = [sys.executable, "-m", "devstack.chalice_local", *args]
     # Standalone: click prints usage errors and exits with chalice's status itself.
