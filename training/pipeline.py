@@ -103,8 +103,8 @@ class TrainConfig:
     # Each sentence of a training review is also a training row, labelled with its review's
     # label (training.augment; weight 0 for none); a review's sentence rows together weigh
     # sentence_weight ("review") or each row does ("sentence"). Default: a review's sentences
-    # weigh what the review weighs: short sentences +1.8 points, IMDB validation level
-    # (docs/model.md).
+    # weigh what the review weighs: IMDB validation level with the alternatives, short
+    # sentences +1.8 points over none, +0.7 over 0.03 each (docs/model.md).
     sentence_weight: float = 1.0
     sentence_weight_per: WeightPer = "review"
     # Short labelled sentences, only reported (accuracy, positive rate); None to skip.
