@@ -122,7 +122,8 @@ class Switch:
 
 def train_switch_run(root: Path) -> Path:
     """A second, small model (other reviews, other vocabulary, other answers)."""
-    from training.pipeline import TrainConfig, train_run
+    from training.config import TrainConfig
+    from training.pipeline import train_run
 
     return train_run(
         TrainConfig(

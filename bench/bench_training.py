@@ -44,8 +44,9 @@ def _load() -> str:
 
 
 def main() -> int:
+    from training.config import TrainConfig
     from training.data import load_split
-    from training.pipeline import TrainConfig, train_run
+    from training.pipeline import train_run
     from vocab_store import Encoder, loads
 
     logging.basicConfig(level=logging.WARNING)

@@ -182,9 +182,10 @@ def imdb_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def train_sample(root: Path, **overrides: Any) -> Path:
     """A real training run on a seeded IMDB sample, written under ``root``; ``overrides``
-    are :class:`training.pipeline.TrainConfig` fields (``data_dir=imdb_sample`` in tests:
+    are :class:`training.config.TrainConfig` fields (``data_dir=imdb_sample`` in tests:
     the full data is the default)."""
-    from training.pipeline import TrainConfig, train_run
+    from training.config import TrainConfig
+    from training.pipeline import train_run
 
     settings: dict[str, Any] = {
         "data_dir": IMDB_DIR,

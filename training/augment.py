@@ -28,8 +28,9 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from training.config import WeightPer
 from training.features import PretokenizedTokenizer, vectors_matrix
 from training.model import Rows, stack, unweighted
 from vocab_store import Encoder
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
     from training.data import Reviews
 
 log = logging.getLogger(__name__)
-
-# Whose the weight is: each sentence row's, or shared by a review's sentence rows.
-WeightPer = Literal["sentence", "review"]
-WEIGHT_PER: tuple[WeightPer, ...] = ("sentence", "review")
 
 
 def sentence_rows(

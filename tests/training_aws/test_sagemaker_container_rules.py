@@ -267,7 +267,8 @@ def test_a_sagemaker_run_equals_the_local_run(
     """The same options give the same model through the job as locally: same width,
     predictions within 1e-6 (the training settings are TrainConfig's defaults)."""
     from tests.conftest import STOPWORDS
-    from training.pipeline import TrainConfig, train_run
+    from training.config import TrainConfig
+    from training.pipeline import train_run
 
     config = TrainConfig(
         data_dir=imdb_sample,

@@ -81,8 +81,9 @@ def test_a_sagemaker_run_is_a_complete_run_scored_like_a_local_one(
     """The whole pipeline with the fit in a (fake) training job: the run folder holds the
     job's model, and `sentiment evaluate` re-scores it from its files to the same metrics."""
     from tests.conftest import STOPWORDS
+    from training.config import TrainConfig
     from training.evaluate import evaluate_run
-    from training.pipeline import TrainConfig, train_run
+    from training.pipeline import train_run
 
     jobs: list[FakeJob] = []
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from training.pipeline import DEFAULT_DATA
+from training.config import DEFAULT_DATA
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

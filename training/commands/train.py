@@ -7,11 +7,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from training.augment import WEIGHT_PER
 from training.aws import settings as aws_settings
 from training.aws.sagemaker_training import DEFAULT_TRAINING_INSTANCE
 from training.commands import options
-from training.pipeline import TrainConfig
+from training.config import WEIGHT_PER, TrainConfig
 
 log = logging.getLogger(__name__)
 _DEFAULTS = TrainConfig()
@@ -224,8 +223,8 @@ def _sagemaker_factory(args: argparse.Namespace, config: TrainConfig) -> Any:
     from training.aws.job_hyperparameters import job_hyperparameters
     from training.aws.sagemaker_training import SageMakerClassifier, SageMakerTrainingSettings
     from training.aws.sdk import import_sdk
+    from training.config import classifier_params
     from training.model import LinearSentimentClassifier
-    from training.pipeline import classifier_params
 
     job_hyperparameters(
         LinearSentimentClassifier(**classifier_params(config)).xgb_params(), config.n_rounds

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 from devstack.stage_config import DEFAULT_MOTO_PORT, DEFAULT_RUNTIME_PORT
 from training.commands.options import port_number
+from training.config import DEFAULT_DATA
 from training.interrupts import stop_on_signals
 from training.local_stack import LocalSettings, LocalStack
 from training.make_parent import watch_make_parent
-from training.pipeline import DEFAULT_DATA
 
 _D = LocalSettings()
 # How often the running stack's new feedback is copied to disk (see training/local_feedback.py).
@@ -61,7 +61,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_first(artifacts: Path, data: Path) -> None:
-    from training.pipeline import TrainConfig, train_run
+    from training.config import TrainConfig
+    from training.pipeline import train_run
 
     print(
         f"No trained model in {artifacts.resolve()} yet: training one first on IMDB "
