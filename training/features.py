@@ -114,7 +114,7 @@ def _tokenizer_code() -> str:
     import vocab_store.spans
     import vocab_store.text
 
-    digest = hashlib.sha256(b"words+sentences")
+    digest = hashlib.sha256(b"words+sentences, one reading")  # older caches marked [-1]
     for module in (vocab_store.text, vocab_store.spans, vocab_store.explain):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()
@@ -140,10 +140,9 @@ def tokenised(
     *,
     progress: bool = True,
     label: str = "tokenise",
-) -> tuple[list[list[str]], list[list[int] | None]]:
+) -> tuple[list[list[str]], list[list[int]]]:
     """The words (:meth:`Tokenizer.words`) of each text and where its sentences begin among
-    them (:func:`vocab_store.explain.sentence_starts`; ``None`` for a text whose sentence
-    words are not exactly its words), from the cache when it has them.
+    them (:func:`vocab_store.explain.sentence_starts`), from the cache when it has them.
 
     The cache is an ``.npz`` of a word table and integer ids, loaded with
     ``allow_pickle=False``; it is written atomically and a damaged one is rebuilt.
@@ -162,27 +161,23 @@ def tokenised(
             if len(offsets) == len(texts) + 1 == len(cuts):
                 log.info("%s: %d documents from cache %s", label, len(texts), path.name)
                 docs = [[table[i] for i in ids[a:b]] for a, b in itertools.pairwise(offsets)]
-                return docs, [_starts(starts[a:b]) for a, b in itertools.pairwise(cuts)]
+                return docs, [starts[a:b] for a, b in itertools.pairwise(cuts)]
             log.warning("cache %s has the wrong size; rebuilding it", path)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("cache %s is unreadable (%s); rebuilding it", path, exc)
 
+    # One reading of each text: sentence_starts' words are exactly Tokenizer.words
+    # (Tokenizer.token_stems' contract, tests/vocab_store/test_spans.py).
     tokenizer = Tokenizer(settings)
     docs = []
-    sentences: list[list[int] | None] = []
+    sentences: list[list[int]] = []
     for text in _bar(texts, label, progress):
-        words = tokenizer.words(text)
-        same, starts = sentence_starts(tokenizer, text)
+        words, starts = sentence_starts(tokenizer, text)
         docs.append(words)
-        sentences.append(starts if same == words else None)
+        sentences.append(starts)
     if path is not None:
         _write_cache(path, docs, sentences)
     return docs, sentences
-
-
-def _starts(starts: list[int]) -> list[int] | None:
-    # [-1] marks a text whose sentence words differ from its words (none known to do so).
-    return None if starts == [-1] else starts
 
 
 def words_by_text(
@@ -201,18 +196,15 @@ def words_by_text(
     for src in sources:
         docs, starts = tokenised(src.texts, src.checksum, settings, cache_dir, progress=progress)
         known.words.update(zip(src.texts, docs, strict=True))
-        known.sentences.update(
-            (text, cut) for text, cut in zip(src.texts, starts, strict=True) if cut is not None
-        )
+        known.sentences.update(zip(src.texts, starts, strict=True))
     return known
 
 
-def _write_cache(path: Path, docs: list[list[str]], sentences: list[list[int] | None]) -> None:
+def _write_cache(path: Path, docs: list[list[str]], sentences: list[list[int]]) -> None:
     import numpy as np
 
     table: dict[str, int] = {}
     ids = [table.setdefault(w, len(table)) for doc in docs for w in doc]
-    starts = [s for cut in sentences for s in (cut if cut is not None else [-1])]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
@@ -221,8 +213,8 @@ def _write_cache(path: Path, docs: list[list[str]], sentences: list[list[int] | 
             table=np.array(list(table) or [""], dtype=str),
             ids=np.array(ids, dtype=np.int32),
             offsets=_offsets(docs),
-            starts=np.array(starts, dtype=np.int32),
-            sentences=_offsets([[-1] if cut is None else cut for cut in sentences]),
+            starts=np.array([s for cut in sentences for s in cut], dtype=np.int32),
+            sentences=_offsets(sentences),
         )
     tmp.replace(path)
     log.info("cached %d tokenised documents in %s", len(docs), path)
