@@ -65,6 +65,10 @@ BOM = "\ufeff"
 
 def _decode(body: bytes, charset: str | None) -> str:
     _check_charset(charset)
+    return _utf8(body)
+
+
+def _utf8(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -148,7 +152,7 @@ def predict_request(body: bytes, content_type: str | None, max_bytes: int) -> Pr
         _check_charset(media.charset)
         if len(body) > max_bytes:  # the body is the review: said as the review's limit
             raise _too_large(max_bytes)
-        review = _decode(body, media.charset)
+        review = _utf8(body)  # the charset was checked just above
     else:
         _check_body_size(body, body_limit(max_bytes), _one_review(max_bytes))
         review = _review_object(_json(body, media.charset))
