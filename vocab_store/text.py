@@ -7,9 +7,12 @@ terms exactly as the vocabulary was built. Settings travel inside the vocabulary
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import threading
 import unicodedata
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,9 +217,11 @@ class TokenizerSettings:
         )
 
 
+@functools.cache
 def _porter() -> Callable[[str], str]:
     # nltk is imported here, not at module level: it costs ~0.4 s, which `import vocab_store`
     # (and so the Lambda's cold start) should not pay until a review is actually stemmed.
+    # One stemmer per process: it holds no state between words.
     from nltk.stem.porter import PorterStemmer
 
     return PorterStemmer().stem
@@ -229,52 +234,63 @@ _STOPWORD = ""
 
 
 class _StemMemo(dict[str, str]):
-    """Token to stem (:data:`_STOPWORD` for a stopword); a token not in it is learnt by
-    ``learn``, which may remember it. ``map(memo.__getitem__, tokens)`` so looks every
-    token up at C speed, and learns only the new ones."""
+    """Token to stem (:data:`_STOPWORD` for a stopword) for one stopword list and stemmer.
+    ``map(memo.__getitem__, tokens)`` looks every token up at C speed and learns only the
+    new ones (``__missing__``), remembering a word when it is short, in a memo of bounded
+    size, so hostile input cannot grow it without end."""
 
-    def __init__(self, learn: Callable[[str], str]) -> None:
+    def __init__(self, stop: frozenset[str], stemmer: str) -> None:
         super().__init__()
-        self._learn = learn
+        self._stop = stop
+        self._porter = stemmer == "porter"
 
     def __missing__(self, word: str) -> str:
-        return self._learn(word)
+        if len(word) > MAX_TERM_LENGTH:
+            return word
+        if word in self._stop:
+            result = _STOPWORD
+        elif self._porter:
+            result = _porter()(word)
+        else:
+            result = word
+        if len(word) <= _MEMO_WORD_LENGTH:
+            if len(self) >= _MEMO_ENTRIES:
+                self.clear()
+            self[word] = result
+        return result
+
+
+# The memos in use, one per stopword list and stemmer: every Tokenizer of the same
+# settings shares one, so a new vocabulary (the Lambda's refresh, each training, every
+# Encoder) starts with the words the process has already stemmed. A memo lives as long as
+# a Tokenizer uses it.
+_memos: weakref.WeakValueDictionary[tuple[frozenset[str], str], _StemMemo] = (
+    weakref.WeakValueDictionary()
+)
+_memos_lock = threading.Lock()
+
+
+def _shared_memo(stop: frozenset[str], stemmer: str) -> _StemMemo:
+    with _memos_lock:
+        memo = _memos.get((stop, stemmer))
+        if memo is None:
+            memo = _memos[stop, stemmer] = _StemMemo(stop, stemmer)
+        return memo
 
 
 @dataclass
 class Tokenizer:
     """Turns review text into terms according to :class:`TokenizerSettings`.
 
-    Stemming is memoised: the same few tens of thousands of words recur in every review.
+    Stemming is memoised: the same few tens of thousands of words recur in every review,
+    and the memo is shared by every Tokenizer of the same stopwords and stemmer.
     """
 
     settings: TokenizerSettings
-    _stop: frozenset[str] = field(init=False, repr=False)
-    _memo: _StemMemo = field(init=False, repr=False)
-    _stem: Callable[[str], str] | None = field(init=False, repr=False, default=None)
+    _memo: _StemMemo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._stop = frozenset(self.settings.stopwords)
-        self._memo = _StemMemo(self._learn)
-
-    def _learn(self, word: str) -> str:
-        """Stem of ``word``, or :data:`_STOPWORD`; remembered when short, in a memo of
-        bounded size, so hostile input cannot grow it without end."""
-        if len(word) > MAX_TERM_LENGTH:
-            return word
-        if word in self._stop:
-            result = _STOPWORD
-        elif self.settings.stemmer == "porter":
-            if self._stem is None:
-                self._stem = _porter()
-            result = self._stem(word)
-        else:
-            result = word
-        if len(word) <= _MEMO_WORD_LENGTH:
-            if len(self._memo) >= _MEMO_ENTRIES:
-                self._memo.clear()
-            self._memo[word] = result
-        return result
+        self._memo = _shared_memo(frozenset(self.settings.stopwords), self.settings.stemmer)
 
     def tokens(self, text: str) -> list[str]:
         """The tokens of normalised ``text``, stopwords included: each becomes :meth:`word`."""

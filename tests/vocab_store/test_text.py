@@ -52,7 +52,39 @@ def test_ngrams_are_built_after_stopword_removal() -> None:
 def test_stemming_is_memoised_and_bounded() -> None:
     tok = Tokenizer(TokenizerSettings())
     tok.words("running runs runner")
-    assert tok._memo == {"running": "run", "runs": "run", "runner": "runner"}
+    assert {w: tok._memo[w] for w in ("running", "runs", "runner")} == {
+        "running": "run",
+        "runs": "run",
+        "runner": "runner",
+    }
+
+
+def test_tokenizers_of_the_same_settings_share_their_stems(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import vocab_store.text as text
+
+    stemmed: list[str] = []
+    porter = text._porter()
+    monkeypatch.setattr(text, "_porter", lambda: lambda w: stemmed.append(w) or porter(w))
+    z, q = porter("zxcvbnings"), porter("qwertyings")
+    stop = ("the", "a")
+    first = Tokenizer(TokenizerSettings(stopwords=stop))
+    assert first.words("the zxcvbnings of a qwertyings") == [z, "of", q]
+    assert stemmed == ["zxcvbnings", "of", "qwertyings"]
+    # A second vocabulary's tokenizer (a refresh, another run) stems nothing again.
+    again = Tokenizer(TokenizerSettings(stopwords=stop, ngram_range=(1, 2)))
+    assert again.terms("qwertyings of zxcvbnings") == [q, "of", z, f"{q} of", f"of {z}"]
+    assert len(stemmed) == 3
+    # Other stopwords or another stemmer: their own memo, their own rule.
+    assert Tokenizer(TokenizerSettings(stopwords=("of",))).words("the zxcvbnings of") == [
+        "the",
+        z,
+    ]
+    assert stemmed[3:] == ["the", "zxcvbnings"]
+    none = Tokenizer(TokenizerSettings(stemmer="none"))
+    assert none.words("zxcvbnings of") == ["zxcvbnings", "of"]
+    assert len(stemmed) == 5
 
 
 def test_missing_stopword_file_says_where_to_get_it(tmp_path: Path) -> None:
