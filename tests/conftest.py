@@ -26,6 +26,7 @@ fixture is put in that tier even without the mark (:func:`pytest_collection_modi
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -144,6 +145,22 @@ def moto_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     ):
         monkeypatch.setenv(name, moto_server)
     return moto_server
+
+
+def moto_client(service: str) -> Any:
+    """A boto3 client of moto's server for ``service`` (as ``moto_env`` points it), made
+    once per worker: building a client costs 20-50 ms (its operations' methods, endpoint
+    rules), and every test of a worker talks to the same server."""
+    url = os.environ["AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")]
+    return _moto_client(service, url)
+
+
+@functools.cache
+def _moto_client(service: str, url: str) -> Any:
+    import boto3
+
+    make: Any = boto3.client  # the stubs type only literal service names
+    return make(service, endpoint_url=url, region_name="us-east-1")
 
 
 # Reviews per split in ``imdb_sample``: more than any test trains, tests or evaluates on.
@@ -317,6 +334,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif grouped and item.get_closest_marker("xdist_group") is None:
             module = item.nodeid.partition("::")[0].removeprefix("tests/").removesuffix(".py")
             item.add_marker(pytest.mark.xdist_group(module))
+    items[:] = sorted(items, key=_schedule_rank)
+
+
+def _schedule_rank(item: pytest.Item) -> int:
+    """Where a test's group is handed to a worker (pyproject's addopts keep xdist to the
+    collection order, ``--no-loadscope-reorder``): the stack tier first (the longest
+    group), then the modules marked ``heavy`` (long, or mostly waiting on processes they
+    start), then the rest in collection order, so that no worker ends the run alone with
+    a long group while the others are done. A stable sort: each module stays together."""
+    if item.get_closest_marker("stack") is not None:
+        return 0
+    return 1 if item.get_closest_marker("heavy") is not None else 2
 
 
 def stack_settings(small_run: Path, root: Path) -> LocalSettings:

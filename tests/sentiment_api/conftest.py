@@ -7,6 +7,7 @@ Every test starts with fresh settings, clients and vocabulary cache, and its own
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import os
@@ -21,7 +22,7 @@ import pytest
 from botocore.stub import Stubber
 from chalice.test import Client
 
-from tests.conftest import REPO, STOPWORDS
+from tests.conftest import REPO, STOPWORDS, moto_client
 from vocab_store import (
     ModelRecord,
     Tokenizer,
@@ -101,19 +102,25 @@ def make_vocabulary(
     content_type: str = "text/csv",
     docs: list[str] = DOCS,
 ) -> Vocabulary:
-    settings = TokenizerSettings(stopwords=read_stopwords(STOPWORDS))
-    tok = Tokenizer(settings)
-    base = build_vocabulary(
-        (tok.terms(d) for d in docs), settings, max_terms=50, content_type=content_type
-    )
+    base = _built(content_type, tuple(docs))
     return base.with_version(version).with_model(
         ModelRecord(fingerprint, base.feature_count, endpoint)
     )
 
 
+@functools.cache
+def _built(content_type: str, docs: tuple[str, ...]) -> Vocabulary:
+    # A vocabulary is immutable: built once per worker, not once per test (~30 ms each).
+    settings = TokenizerSettings(stopwords=read_stopwords(STOPWORDS))
+    tok = Tokenizer(settings)
+    return build_vocabulary(
+        (tok.terms(d) for d in docs), settings, max_terms=50, content_type=content_type
+    )
+
+
 @pytest.fixture
 def s3(moto_env: str) -> Any:
-    client = boto3.client("s3")
+    client = moto_client("s3")
     client.create_bucket(Bucket=BUCKET)
     return client
 
@@ -140,7 +147,7 @@ def create_endpoint(
     """Models tagged with ``fingerprint`` and the content fingerprint ``vocabulary``
     (default: :func:`make_vocabulary`'s), or with ``tags`` alone; their endpoint config
     and endpoint, in moto."""
-    sm = boto3.client("sagemaker")
+    sm = moto_client("sagemaker")
     content = vocabulary or make_vocabulary().fingerprint
     pvs = []
     for i in range(variants):

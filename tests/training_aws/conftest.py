@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from tests.conftest import moto_client
 from training import artifacts
 from training.aws.naming import LOCAL_ROLE_ARN
 from vocab_store import ModelRecord, TokenizerSettings, build_vocabulary
@@ -49,14 +49,14 @@ def make_run(tmp_path: Path) -> Callable[[str], Path]:
 
 @pytest.fixture
 def s3(moto_env: str) -> Any:
-    client = boto3.client("s3", region_name="us-east-1")
+    client = moto_client("s3")
     client.create_bucket(Bucket=BUCKET)
     return client
 
 
 @pytest.fixture
 def sagemaker(moto_env: str) -> Any:
-    return boto3.client("sagemaker", region_name="us-east-1")
+    return moto_client("sagemaker")
 
 
 @pytest.fixture

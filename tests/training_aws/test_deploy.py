@@ -165,12 +165,16 @@ def test_a_failed_endpoint_is_reported_with_its_reason(
         if "EndpointStatus" in parsed:
             parsed.update(EndpointStatus="Failed", FailureReason="the image could not be pulled")
 
-    sagemaker.meta.events.register("after-call.sagemaker.DescribeEndpoint", failed)
+    event = "after-call.sagemaker.DescribeEndpoint"
+    sagemaker.meta.events.register(event, failed)
     request = DeployRequest(make_run(RUN), BUCKET, ROLE, poll_seconds=0)
-    with pytest.raises(
-        AwsError, match=f"{NAME} is Failed: the image could not be pulled.*teardown"
-    ):
-        deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
+    try:
+        with pytest.raises(
+            AwsError, match=f"{NAME} is Failed: the image could not be pulled.*teardown"
+        ):
+            deploy_run(request, s3=s3, sagemaker=sagemaker, backend=backend)
+    finally:
+        sagemaker.meta.events.unregister(event, failed)  # the client serves the next tests
 
 
 def test_missing_bucket_role_and_run_are_clear_errors(
