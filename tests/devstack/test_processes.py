@@ -16,6 +16,9 @@ import pytest
 from devstack.errors import StartupError
 from devstack.processes import ManagedProcess, ProcessSpec, file_ready
 
+# Long (waits on the processes it starts and kills): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 ENV = {"PATH": os.environ.get("PATH", os.defpath)}
 
 

@@ -26,6 +26,9 @@ from vocab_store import (
     read_stopwords,
 )
 
+# Long (waits on `chalice package`): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 FORBIDDEN = ("numpy", "scipy", "sklearn", "xgboost", "sagemaker", "pandas", "training", "devstack")
 
 

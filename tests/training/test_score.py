@@ -8,7 +8,10 @@ import csv
 import gzip
 import io
 import json
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,21 @@ from training.score.outputs import counted, output_format, plural
 from vocab_store import Encoder
 from vocab_store.labels import label
 
+# Long (scores files with the command): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 TEXTS = POSITIVE + NEGATIVE
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fork_server_stopped() -> Iterator[None]:
+    """The pool's tests start multiprocessing's fork server and resource tracker in this
+    process; stop them with the module. Left running, they outlive the xdist worker and
+    hold its pipes open, and pytest-xdist waits for them before the run can end."""
+    yield
+    # The standard library's own way to stop them, for its tests.
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    multiprocessing.resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
 
 
 def _score(tmp_path: Path, run: Path, source: Path, output: str, *extra: str) -> tuple[int, str]:

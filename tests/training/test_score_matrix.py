@@ -24,6 +24,9 @@ from training.score.matrix import MatrixEncoder, SparseRows, rows_of
 from vocab_store import Encoder, TokenizerSettings, Vocabulary
 from vocab_store.encode import SparseVector, float32_texts
 
+# Long (scores thousands of reviews): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 NO_KNOWN_TERM = "Xyzzy plugh qwertyuiop."
 
 

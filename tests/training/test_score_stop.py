@@ -19,6 +19,9 @@ import pytest
 from tests.processes import descendants, still_running
 from tests.training.conftest import NEGATIVE, POSITIVE
 
+# Long (mostly waits on the scorer's processes): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 SENTIMENT = Path(sys.executable).parent / "sentiment"
 
 

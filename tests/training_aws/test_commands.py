@@ -12,6 +12,9 @@ from tests.training_aws.conftest import BUCKET, ROLE
 from training.cli import main
 from vocab_store.store import VocabularyStore
 
+# Long (runs the AWS commands end to end): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 RUN = "20261123-091500-a1b2"
 NAME = f"sentiment-{RUN}"
 

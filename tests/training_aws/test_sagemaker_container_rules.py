@@ -30,6 +30,9 @@ from training.aws.sagemaker_training import (
 from training.errors import AwsError, UsageError
 from training.model import LinearSentimentClassifier, Rows
 
+# Long (trains runs of its own): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 RUN = "20261201-101500-c3d4"
 
 

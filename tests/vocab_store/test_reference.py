@@ -38,6 +38,9 @@ from vocab_store import (
 from vocab_store.explain import read
 from vocab_store.text import _FOLD, TOKEN_PATTERN
 
+# Long (encodes thousands of reviews twice): handed to a worker first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 HOSTILE = [
     "",
     "<br /><br />",
