@@ -12,7 +12,7 @@ import html
 import re
 import threading
 import unicodedata
-import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,22 +260,34 @@ class _StemMemo(dict[str, str]):
         return result
 
 
-# The memos in use, one per stopword list and stemmer: every Tokenizer of the same
-# settings shares one, so a new vocabulary (the Lambda's refresh, each training, every
-# Encoder) starts with the words the process has already stemmed. A memo lives as long as
-# a Tokenizer uses it.
-_memos: weakref.WeakValueDictionary[tuple[frozenset[str], str], _StemMemo] = (
-    weakref.WeakValueDictionary()
-)
+# The memos in use, one per stopword list and stemmer, the most recently asked for kept:
+# every Tokenizer of the same settings shares one, so a new vocabulary (the Lambda's
+# refresh, each training, every Encoder) starts with the words the process has already
+# stemmed. A process uses one or two settings; the table keeps at most _MEMO_SETTINGS (a
+# memo dropped from it lives on with the Tokenizers that use it).
+_MEMO_SETTINGS = 4
+_memos: OrderedDict[tuple[frozenset[str], str], _StemMemo] = OrderedDict()
 _memos_lock = threading.Lock()
 
 
 def _shared_memo(stop: frozenset[str], stemmer: str) -> _StemMemo:
+    key = (stop, stemmer)
     with _memos_lock:
-        memo = _memos.get((stop, stemmer))
+        memo = _memos.get(key)
         if memo is None:
-            memo = _memos[stop, stemmer] = _StemMemo(stop, stemmer)
+            memo = _memos[key] = _StemMemo(stop, stemmer)
+            while len(_memos) > _MEMO_SETTINGS:
+                _memos.popitem(last=False)
+        else:
+            _memos.move_to_end(key)
         return memo
+
+
+def forget_stems() -> None:
+    """Start every Tokenizer made from now on with an empty stem memo (a benchmark that
+    times a cold process)."""
+    with _memos_lock:
+        _memos.clear()
 
 
 @dataclass

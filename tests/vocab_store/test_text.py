@@ -52,7 +52,8 @@ def test_ngrams_are_built_after_stopword_removal() -> None:
 def test_stemming_is_memoised_and_bounded() -> None:
     tok = Tokenizer(TokenizerSettings())
     tok.words("running runs runner")
-    assert {w: tok._memo[w] for w in ("running", "runs", "runner")} == {
+    # dict.get: the memo's own lookup would stem a missing word, not say it is missing.
+    assert {w: dict.get(tok._memo, w) for w in ("running", "runs", "runner")} == {
         "running": "run",
         "runs": "run",
         "runner": "runner",
@@ -85,6 +86,23 @@ def test_tokenizers_of_the_same_settings_share_their_stems(
     none = Tokenizer(TokenizerSettings(stemmer="none"))
     assert none.words("zxcvbnings of") == ["zxcvbnings", "of"]
     assert len(stemmed) == 5
+    # The memo outlives its tokenizers: the next vocabulary of these settings (made after
+    # the others are gone) still stems nothing again.
+    del first, again
+    assert Tokenizer(TokenizerSettings(stopwords=stop)).words("zxcvbnings") == [z]
+    assert len(stemmed) == 5
+
+
+def test_only_the_last_few_settings_keep_their_memo() -> None:
+    import vocab_store.text as text
+
+    kept = Tokenizer(TokenizerSettings(stopwords=("kept",)))._memo
+    for i in range(text._MEMO_SETTINGS):
+        Tokenizer(TokenizerSettings(stopwords=(f"other{i}",)))
+    assert len(text._memos) <= text._MEMO_SETTINGS
+    assert Tokenizer(TokenizerSettings(stopwords=("kept",)))._memo is not kept
+    text.forget_stems()
+    assert not text._memos
 
 
 def test_missing_stopword_file_says_where_to_get_it(tmp_path: Path) -> None:
