@@ -194,6 +194,7 @@ def handler_times(
         read_stopwords,
     )
     from vocab_store.store import Live, Pointer
+    from vocab_store.text import forget_stems
 
     if vocabulary_file is None:
         settings = TokenizerSettings(stopwords=read_stopwords(DATA / "nltk_stopwords_english.txt"))
@@ -205,6 +206,9 @@ def handler_times(
     else:
         vocab = loads(vocabulary_file.read_bytes())
     vocab = vocab.with_model(ModelRecord("0" * 64, vocab.feature_count, "sentiment-bench"))
+    # The handler starts with no word stemmed, as a new Lambda instance does (building the
+    # 5,000-term vocabulary above stemmed the training reviews' words in this process).
+    forget_stems()
     pointer = Pointer("vocab/incoming/x.json", vocab.version, vocab.fingerprint, "", '"e"')
     wiring.set_cache(LiveCache(Live(vocab, Encoder(vocab), pointer, 0.0)))  # type: ignore[arg-type]
     endpoint = InstantEndpoint(vocab)
