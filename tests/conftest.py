@@ -334,15 +334,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif grouped and item.get_closest_marker("xdist_group") is None:
             module = item.nodeid.partition("::")[0].removeprefix("tests/").removesuffix(".py")
             item.add_marker(pytest.mark.xdist_group(module))
+
+
+# Last: after pytest's own reordering of the items by their fixtures, which would
+# otherwise move some of them back.
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_last(items: list[pytest.Item]) -> None:
+    """The order in which the xdist groups are handed to the workers (pyproject's addopts
+    keep xdist to the collection order, ``--no-loadscope-reorder``; a group goes where
+    its first test is): the stack tier first (the longest group), then the modules marked
+    ``heavy`` (long, or mostly waiting on processes they start), then the rest, so that no
+    worker ends the run alone with a long group while the others are done. A stable sort:
+    within each of the three, pytest's order stays."""
     items[:] = sorted(items, key=_schedule_rank)
 
 
 def _schedule_rank(item: pytest.Item) -> int:
-    """Where a test's group is handed to a worker (pyproject's addopts keep xdist to the
-    collection order, ``--no-loadscope-reorder``): the stack tier first (the longest
-    group), then the modules marked ``heavy`` (long, or mostly waiting on processes they
-    start), then the rest in collection order, so that no worker ends the run alone with
-    a long group while the others are done. A stable sort: each module stays together."""
     if item.get_closest_marker("stack") is not None:
         return 0
     return 1 if item.get_closest_marker("heavy") is not None else 2

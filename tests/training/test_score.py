@@ -41,7 +41,9 @@ def _fork_server_stopped() -> Iterator[None]:
     process; stop them with the module. Left running, they outlive the xdist worker and
     hold its pipes open, and pytest-xdist waits for them before the run can end."""
     yield
-    # The standard library's own way to stop them, for its tests.
+    # The standard library's own way to stop them, for its tests. The tracker's stop waits
+    # for it to exit, which it does once nothing holds its pipe: every pool of this module
+    # has shut down by now (``score_reviews`` shuts its pool down, even on errors).
     multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
     multiprocessing.resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
 
