@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -356,22 +356,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     objects (XGBoost, NumPy, botocore's models, moto, the SDK, the collected tests) and
     every full collection walked them all again, about 0.3 s each: the fast tier's workers
     spent 4-6 s each in the collector, and 2-3 s more in the interpreter's last
-    collections at exit, which the controller waits for before its summary."""
+    collections at exit, which the controller waits for before its summary.
+
+    The price: an object frozen while alive that later dies in a reference cycle is never
+    collected (nor its finalizer run), a few MB a worker (docs/development.md, "Tests")."""
     gc.freeze()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After a module's last test (its fixtures are torn down by now), the same for what
-    it leaves to the rest of the run (the session's fixtures, caches): its garbage is
-    collected first, so nothing frozen is garbage. After the run's last test, frozen
-    without a collection: the process is about to exit."""
-    yield
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """After a module's last test, once its fixtures are torn down and the test has let go
+    of their values: collect the garbage, then freeze what is left (the session's
+    fixtures and caches), as above. After the worker's last test, freeze without a
+    collection: the process is about to exit."""
+    result = yield
     if nextitem is None:
         gc.freeze()
     elif getattr(nextitem, "module", None) is not getattr(item, "module", None):
         gc.collect()
         gc.freeze()
+    return result
 
 
 def _schedule_rank(item: pytest.Item) -> int:
