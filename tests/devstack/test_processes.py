@@ -50,11 +50,15 @@ def _python(name: str, code: str, tmp_path: Path, ready: Path | None = None) -> 
 
 def test_stop_takes_the_whole_group_even_when_sigterm_is_ignored(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
+    # Written whole, then renamed, as in the SIGKILL test below: file_ready sees the file
+    # only once the pid is in it (a plain write_text was read empty on a busy machine).
     code = f"""
-        import signal, subprocess, sys, time, pathlib
+        import os, signal, subprocess, sys, time, pathlib
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        pathlib.Path({str(pids)!r}).write_text(f"{{child.pid}}")
+        tmp = pathlib.Path({str(pids)!r} + ".tmp")
+        tmp.write_text(f"{{child.pid}}")
+        os.replace(tmp, {str(pids)!r})
         time.sleep(60)
     """
     proc = ManagedProcess(_python("stubborn", code, tmp_path, pids), tmp_path / "log").start()
