@@ -10,9 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,31 +261,22 @@ class _StemMemo(dict[str, str]):
 # The memos in use, one per stopword list and stemmer, the most recently asked for kept:
 # every Tokenizer of the same settings shares one, so a new vocabulary (the Lambda's
 # refresh, each training, every Encoder) starts with the words the process has already
-# stemmed. A process uses one or two settings; the table keeps at most _MEMO_SETTINGS (a
-# memo dropped from it lives on with the Tokenizers that use it).
+# stemmed. A process uses one or two settings; the cache keeps at most _MEMO_SETTINGS (a
+# memo dropped from it lives on with the Tokenizers that use it). Two threads asking for
+# new settings at the same moment may each get a memo of their own: still right, only
+# not shared.
 _MEMO_SETTINGS = 4
-_memos: OrderedDict[tuple[frozenset[str], str], _StemMemo] = OrderedDict()
-_memos_lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=_MEMO_SETTINGS)
 def _shared_memo(stop: frozenset[str], stemmer: str) -> _StemMemo:
-    key = (stop, stemmer)
-    with _memos_lock:
-        memo = _memos.get(key)
-        if memo is None:
-            memo = _memos[key] = _StemMemo(stop, stemmer)
-            while len(_memos) > _MEMO_SETTINGS:
-                _memos.popitem(last=False)
-        else:
-            _memos.move_to_end(key)
-        return memo
+    return _StemMemo(stop, stemmer)
 
 
 def forget_stems() -> None:
     """Start every Tokenizer made from now on with an empty stem memo (a benchmark that
     times a cold process)."""
-    with _memos_lock:
-        _memos.clear()
+    _shared_memo.cache_clear()
 
 
 @dataclass

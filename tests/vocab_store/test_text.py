@@ -99,10 +99,10 @@ def test_only_the_last_few_settings_keep_their_memo() -> None:
     kept = Tokenizer(TokenizerSettings(stopwords=("kept",)))._memo
     for i in range(text._MEMO_SETTINGS):
         Tokenizer(TokenizerSettings(stopwords=(f"other{i}",)))
-    assert len(text._memos) <= text._MEMO_SETTINGS
+    assert text._shared_memo.cache_info().currsize <= text._MEMO_SETTINGS
     assert Tokenizer(TokenizerSettings(stopwords=("kept",)))._memo is not kept
     text.forget_stems()
-    assert not text._memos
+    assert text._shared_memo.cache_info().currsize == 0
 
 
 def test_missing_stopword_file_says_where_to_get_it(tmp_path: Path) -> None:
